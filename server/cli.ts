@@ -1,0 +1,33 @@
+#!/usr/bin/env node
+// `layerskip` command line: one file per command under cli/, each exporting `run(args)`.
+// Add a command by adding one line to `commands`.
+
+interface Command {
+  summary: string;
+  run: (args: string[]) => Promise<void>;
+}
+
+const commands: Record<string, () => Promise<Command>> = {
+};
+
+function usage(): string {
+  const lines = Object.keys(commands).map((name) => `  layerskip ${name}`);
+  return ['usage: layerskip <command> [options]', '', 'commands:', ...lines].join('\n');
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [name, ...args] = argv;
+  const load = name === undefined ? undefined : commands[name];
+  if (!load) {
+    process.stderr.write(usage() + '\n');
+    process.exitCode = name === undefined || name === '--help' ? 0 : 2;
+    return;
+  }
+  const command = await load();
+  await command.run(args);
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  process.stderr.write(`layerskip: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+});
