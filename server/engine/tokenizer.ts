@@ -1,0 +1,29 @@
+/** The package's tokenizer.json (+ tokenizer_config.json) through @huggingface/tokenizers. */
+import { readFile } from 'node:fs/promises';
+import { Tokenizer } from '@huggingface/tokenizers';
+
+/** What the engine needs from a tokenizer: text <-> ids, nothing else. */
+export interface TextCodec {
+  encode(text: string): number[];
+  decode(tokens: readonly number[]): string;
+}
+
+export class PackageTokenizer implements TextCodec {
+  private constructor(private readonly tokenizer: Tokenizer) {}
+
+  /** configFile may be null (a package without tokenizer_config.json). */
+  static async load(tokenizerFile: string, configFile: string | null): Promise<PackageTokenizer> {
+    const json = JSON.parse(await readFile(tokenizerFile, 'utf8')) as object;
+    const config = configFile === null ? {} : (JSON.parse(await readFile(configFile, 'utf8')) as object);
+    return new PackageTokenizer(new Tokenizer(json, config));
+  }
+
+  /** Raw text to ids, without special tokens: the caller decides about BOS / FIM markers. */
+  encode(text: string): number[] {
+    return this.tokenizer.encode(text, { add_special_tokens: false }).ids;
+  }
+
+  decode(tokens: readonly number[]): string {
+    return this.tokenizer.decode([...tokens], { skip_special_tokens: true, clean_up_tokenization_spaces: false });
+  }
+}
