@@ -1,0 +1,120 @@
+// Fill-in-the-middle prompt with token budgets, laid out so that consecutive keystrokes share a long token prefix
+// (the engine's prompt cache then re-uses it): [PRE] snippets prefix-window [SUF] suffix-window [MID].
+// The prefix window starts at a line boundary that stays put while the user types; it moves only when the window
+// outgrows its budget, and then jumps so that a quarter of the budget is free again.
+import { completionRules } from './rules.js';
+
+export interface FimMarkers {
+  prefix: string;
+  suffix: string;
+  middle: string;
+}
+
+export interface Tokenize {
+  (text: string): Promise<number[]>;
+}
+
+export interface PromptBudget {
+  prefixTokens: number;
+  suffixTokens: number;
+}
+
+export interface PromptInput {
+  /** Identifies the document whose window anchor is kept. */
+  uri: string;
+  prefix: string;
+  suffix: string;
+  /** Cross-file context, already formatted as comments; placed before the prefix window. */
+  context: string;
+}
+
+export interface Prompt {
+  tokens: number[];
+  /** Character offset in the prefix where the window starts. */
+  windowStart: number;
+}
+
+export class PromptBuilder {
+  /** Per document: offset of the prefix window's first character (always a line start). */
+  private readonly anchors = new Map<string, number>();
+  private markerTokens: Promise<{ prefix: number[]; suffix: number[]; middle: number[] }> | null = null;
+
+  constructor(
+    private readonly tokenize: Tokenize,
+    /** null: the model has no FIM tokens, prompts are prefix-only. */
+    private readonly fim: FimMarkers | null,
+  ) {}
+
+  async build(input: PromptInput, budget: PromptBudget): Promise<Prompt> {
+    const contextTokens = input.context === '' ? [] : await this.tokenize(input.context);
+    const prefixBudget = Math.max(16, budget.prefixTokens - contextTokens.length);
+    const { tokens: prefixTokens, start } = await this.prefixWindow(input, prefixBudget);
+    if (this.fim === null) return { tokens: [...contextTokens, ...prefixTokens], windowStart: start };
+    const markers = await this.markers(this.fim);
+    const suffixTokens = await this.suffixWindow(input.suffix, budget.suffixTokens);
+    return {
+      tokens: [
+        ...markers.prefix,
+        ...contextTokens,
+        ...prefixTokens,
+        ...markers.suffix,
+        ...suffixTokens,
+        ...markers.middle,
+      ],
+      windowStart: start,
+    };
+  }
+
+  forget(uri: string): void {
+    this.anchors.delete(uri);
+  }
+
+  private async prefixWindow(input: PromptInput, budget: number): Promise<{ tokens: number[]; start: number }> {
+    const anchor = this.anchors.get(input.uri);
+    if (anchor !== undefined && anchor <= input.prefix.length && isLineStart(input.prefix, anchor)) {
+      const tokens = await this.tokenize(input.prefix.slice(anchor));
+      if (tokens.length <= budget) return { tokens, start: anchor };
+    }
+    // Re-anchor: guess a start from the character budget, then move it down line by line until it fits.
+    const target = Math.floor(budget * completionRules.prefixRefillShare);
+    let start = lineStartAtOrAfter(input.prefix, input.prefix.length - target * completionRules.charsPerTokenGuess);
+    if (start === input.prefix.length) start = input.prefix.lastIndexOf('\n') + 1;
+    let tokens = await this.tokenize(input.prefix.slice(start));
+    while (tokens.length > target) {
+      const charsPerToken = (input.prefix.length - start) / tokens.length;
+      const next = lineStartAtOrAfter(input.prefix, start + Math.max(1, Math.ceil((tokens.length - target) * charsPerToken)));
+      // A single line longer than the budget: keep its last `budget` tokens (no line boundary to snap to).
+      if (next >= input.prefix.length || next === start) return { tokens: tokens.slice(-target), start };
+      start = next;
+      tokens = await this.tokenize(input.prefix.slice(start));
+    }
+    this.anchors.set(input.uri, start);
+    return { tokens, start };
+  }
+
+  private async suffixWindow(suffix: string, budget: number): Promise<number[]> {
+    if (budget <= 0 || suffix === '') return [];
+    const guess = suffix.slice(0, budget * completionRules.charsPerTokenGuess * 2);
+    const lineEnd = guess.lastIndexOf('\n');
+    const text = lineEnd > 0 && guess.length < suffix.length ? guess.slice(0, lineEnd + 1) : guess;
+    return (await this.tokenize(text)).slice(0, budget);
+  }
+
+  private markers(fim: FimMarkers): Promise<{ prefix: number[]; suffix: number[]; middle: number[] }> {
+    this.markerTokens ??= Promise.all([this.tokenize(fim.prefix), this.tokenize(fim.suffix), this.tokenize(fim.middle)])
+      .then(([prefix, suffix, middle]) => ({ prefix, suffix, middle }));
+    return this.markerTokens;
+  }
+}
+
+function isLineStart(text: string, offset: number): boolean {
+  return offset === 0 || text[offset - 1] === '\n';
+}
+
+/** The first line start at or after `offset` (0 if offset <= 0; text.length if none). */
+function lineStartAtOrAfter(text: string, offset: number): number {
+  if (offset <= 0) return 0;
+  if (isLineStart(text, offset)) return offset;
+  const newline = text.indexOf('\n', offset);
+  return newline < 0 ? text.length : newline + 1;
+}

@@ -1,0 +1,22 @@
+// Every tuning number of the completion pipeline, in one place (Tabby's tabby-agent keeps one rules object too).
+
+export const completionRules = {
+  /** Prefix window: when it must move, re-anchor so that this share of the budget is used, leaving room to type. */
+  prefixRefillShare: 0.75,
+  /** Characters per token used to guess a window before tokenizing it (code averages ~3-4). */
+  charsPerTokenGuess: 3,
+  /** Cross-file context: at most this many snippets, each this many lines, within this share of the prefix budget. */
+  crossFileSnippets: 3,
+  crossFileSnippetLines: 24,
+  crossFileShare: 0.25,
+  /** A multi-line suggestion never exceeds this many lines. */
+  maxLines: 12,
+  /** A line repeated this many times in a row (or a tail repeated in a line) is cut back to one occurrence. */
+  repeatedLinesLimit: 2,
+  repeatedTailMinLength: 3,
+  repeatedTailCount: 3,
+  /** Suggestions shorter than this (after trimming whitespace) are dropped. */
+  minCharacters: 1,
+  /** Stream a partial result at most this often. */
+  partialResultIntervalMs: 30,
+};

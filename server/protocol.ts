@@ -1,0 +1,133 @@
+// The contract between the extension (client) and the LSP server, beyond standard LSP 3.18.
+// Imports nothing, so both sides (and other editors' integrations) can depend on it alone.
+//
+// Completions use the standard `textDocument/inlineCompletion` request. Streaming: when the request carries a
+// `partialResultToken`, the server sends `$/progress` reports whose value is an InlineCompletionItem[] holding the
+// suggestion *so far* (each report replaces the previous one, it does not append, because a growing suggestion is
+// one item whose text gets longer). The final response always carries the complete list, so clients that ignore
+// progress lose nothing.
+
+/** Where the bundled default model package lives, relative to the extension/package root. */
+export const DEFAULT_MODEL_DIR = 'media/models/default';
+
+export type DecodingMode = 'full' | 'early-exit' | 'self-speculative';
+export const DECODING_MODES: readonly DecodingMode[] = ['self-speculative', 'early-exit', 'full'];
+
+export type DevicePreference = 'auto' | 'webgpu' | 'cuda' | 'cpu';
+export const DEVICE_PREFERENCES: readonly DevicePreference[] = ['auto', 'webgpu', 'cuda', 'cpu'];
+
+/** Everything the client may change at run time; mirrors the `layerskip.*` settings. */
+export interface ServerSettings {
+  /** Model package folder; null = the bundled default (DEFAULT_MODEL_DIR). */
+  modelPath: string | null;
+  device: DevicePreference;
+  mode: DecodingMode;
+  /** Layer whose output drafts (1..numLayers-1); null = the package's recommended exit layer. */
+  exitLayer: number | null;
+  /** Tokens drafted per verification step; null = the package's recommendation. */
+  draftLength: number | null;
+  maxNewTokens: number;
+  /** Generation stops at the next line end after this many ms (null = no budget). */
+  timeBudgetMs: number | null;
+  prefixTokens: number;
+  suffixTokens: number;
+  /** Add snippets from other open documents to the prompt. */
+  crossFileContext: boolean;
+}
+
+export const DEFAULT_SETTINGS: ServerSettings = {
+  modelPath: null,
+  device: 'auto',
+  mode: 'self-speculative',
+  exitLayer: null,
+  draftLength: null,
+  maxNewTokens: 64,
+  timeBudgetMs: 1500,
+  prefixTokens: 768,
+  suffixTokens: 256,
+  crossFileContext: true,
+};
+
+export interface InitializationOptions {
+  settings?: Partial<ServerSettings>;
+  /**
+   * The client shows completions with its own provider (the VS Code extension does: cache, debounce, streaming),
+   * so the server does not advertise `inlineCompletionProvider` and vscode-languageclient registers no second one.
+   * The request is answered either way.
+   */
+  clientProvidesInlineCompletion?: boolean;
+}
+
+export type ServerPhase = 'loading' | 'ready' | 'error';
+
+export interface ModelSummary {
+  path: string;
+  name: string;
+  numLayers: number;
+  device: string;
+  /** False when the package has no fill-in-the-middle tokens: prompts are then prefix-only. */
+  hasFim: boolean;
+  recommendedExitLayer: number;
+  recommendedDraftLength: number;
+}
+
+export interface ServerState {
+  phase: ServerPhase;
+  /** Human-readable reason for 'error' (what is wrong and what to do), progress text for 'loading'. */
+  message: string;
+  model: ModelSummary | null;
+  settings: ServerSettings;
+}
+
+/** Measured figures of one finished completion, sent after each one. */
+export interface CompletionStats {
+  /** Request received -> response sent. */
+  latencyMs: number;
+  /** Request received -> first non-empty line of the suggestion ready. */
+  firstLineMs: number | null;
+  timeToFirstTokenMs: number;
+  tokensPerSecond: number;
+  promptTokens: number;
+  promptCacheHitTokens: number;
+  generatedTokens: number;
+  drafted: number;
+  accepted: number;
+  acceptanceRate: number;
+  /** tokens/s of this completion over tokens/s of full decoding measured at load; null until measured. */
+  speedup: number | null;
+  mode: DecodingMode;
+  exitLayer: number;
+  draftLength: number;
+  device: string;
+  model: string;
+  stopReason: string;
+  /** True when the suggestion was shown (not cancelled, not dropped by post-processing). */
+  delivered: boolean;
+}
+
+/** What the server has measured for one exit layer (drives the Set Exit Layer quick pick). */
+export interface LayerMeasurement {
+  exitLayer: number;
+  completions: number;
+  acceptanceRate: number;
+  meanLatencyMs: number;
+  tokensPerSecond: number;
+}
+
+/** Request: client -> server. Partial settings; returns the state after applying them (model reload if needed). */
+export const SetSettingsRequest = 'layerskip/setSettings';
+/** Request: client -> server. No params; returns ServerState. */
+export const GetStateRequest = 'layerskip/getState';
+/** Request: client -> server. No params; returns LayerMeasurement[] (layers never used are absent). */
+export const GetLayerMeasurementsRequest = 'layerskip/layerMeasurements';
+/** Notification: server -> client, ServerState, whenever the phase, model or settings change. */
+export const StateNotification = 'layerskip/state';
+/** Notification: server -> client, CompletionStats, after every completion that ran the model. */
+export const StatsNotification = 'layerskip/stats';
+/** Notification: server -> client, {uri, generating: boolean}: drives the status bar spinner. */
+export const GeneratingNotification = 'layerskip/generating';
+
+export interface GeneratingParams {
+  uri: string;
+  generating: boolean;
+}

@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { cursorContext } from '../../server/completion/cursorContext.js';
+import { PromptBuilder } from '../../server/completion/prompt.js';
+import { stopStringsFor, suggestionComplete } from '../../server/completion/stopRules.js';
+
+// One token per character (FIM markers are one token each), so token budgets can be checked by counting.
+const MARKERS = { prefix: '<PRE>', suffix: '<SUF>', middle: '<MID>' };
+const MARKER_IDS: Record<string, number> = { '<PRE>': -1, '<SUF>': -2, '<MID>': -3 };
+const charTokenizer = async (text: string): Promise<number[]> =>
+  text in MARKER_IDS ? [MARKER_IDS[text]] : [...text].map((ch) => ch.codePointAt(0) ?? 0);
+const decode = (tokens: number[]): string => tokens.map((t) => (t < 0 ? '|' : String.fromCodePoint(t))).join('');
+
+const source = Array.from({ length: 200 }, (_, i) => `line ${String(i).padStart(3, '0')} of the file;`).join('\n');
+
+test('the prompt is PRE prefix SUF suffix MID within the budgets, the window starting on a line', async () => {
+  const builder = new PromptBuilder(charTokenizer, MARKERS);
+  const offset = source.indexOf('line 150');
+  const prompt = await builder.build(
+    { uri: 'a', prefix: source.slice(0, offset), suffix: source.slice(offset), context: '' },
+    { prefixTokens: 300, suffixTokens: 100 },
+  );
+  const text = decode(prompt.tokens);
+  assert.match(text, /^\|line \d{3} of the file;\n[\s\S]*\|line 150[\s\S]*\|$/);
+  const [, prefix, suffix] = text.split('|');
+  assert.ok(prefix.length <= 300 && prefix.length >= 150, `prefix window of ${prefix.length} tokens`);
+  assert.ok(suffix.length <= 100, `suffix window of ${suffix.length} tokens`);
+  assert.equal(source.slice(prompt.windowStart, offset), prefix);
+});
+
+test('typing keeps the window start, so each prompt extends the previous one up to the cursor', async () => {
+  const builder = new PromptBuilder(charTokenizer, MARKERS);
+  const offset = source.indexOf('line 150');
+  const typed = 'const answer = 42;';
+  const starts = new Set<number>();
+  let previous: number[] | null = null;
+  for (let i = 0; i <= typed.length; i++) {
+    const prefix = source.slice(0, offset) + typed.slice(0, i);
+    const prompt = await builder.build({ uri: 'a', prefix, suffix: source.slice(offset), context: '' }, { prefixTokens: 300, suffixTokens: 50 });
+    starts.add(prompt.windowStart);
+    if (previous !== null) {
+      const shared: number = previous.findIndex((token, k) => token !== prompt.tokens[k]);
+      assert.equal(shared, 1 + prefix.length - 1 - prompt.windowStart, 'everything before the new character is shared');
+    }
+    previous = prompt.tokens;
+  }
+  assert.equal(starts.size, 1);
+});
+
+test('the window moves only once it outgrows its budget, and then by a chunk', async () => {
+  const builder = new PromptBuilder(charTokenizer, MARKERS);
+  const starts: number[] = [];
+  for (let line = 100; line < 140; line++) {
+    const offset = source.indexOf(`line ${line}`);
+    const prompt = await builder.build({ uri: 'a', prefix: source.slice(0, offset), suffix: '', context: '' }, { prefixTokens: 300, suffixTokens: 0 });
+    starts.push(prompt.windowStart);
+  }
+  const moves = starts.filter((start, i) => i > 0 && start !== starts[i - 1]).length;
+  assert.ok(moves > 0 && moves <= 10, `window moved ${moves} times over 40 lines`);
+});
+
+test('without FIM markers the prompt is the prefix alone', async () => {
+  const builder = new PromptBuilder(charTokenizer, null);
+  const prompt = await builder.build({ uri: 'a', prefix: 'abc\ndef', suffix: 'ghi', context: '// ctx\n' }, { prefixTokens: 100, suffixTokens: 100 });
+  assert.equal(decode(prompt.tokens), '// ctx\nabc\ndef');
+});
+
+test('a single line longer than the budget keeps its last tokens', async () => {
+  const builder = new PromptBuilder(charTokenizer, null);
+  const prompt = await builder.build({ uri: 'a', prefix: 'x'.repeat(5000) + 'END', suffix: '', context: '' }, { prefixTokens: 100, suffixTokens: 0 });
+  assert.ok(prompt.tokens.length <= 100);
+  assert.ok(decode(prompt.tokens).endsWith('END'));
+});
+
+test('mid-line requests stop at the line end; line-end requests stop when the block is left', () => {
+  const midLine = cursorContext('foo(a, b)', 5, 'typescript');
+  assert.deepEqual(stopStringsFor(midLine, '<EOT>'), ['\n', '<EOT>']);
+  const code = 'function f() {\n  if (x) {';
+  const lineEnd = cursorContext(code, code.length, 'typescript');
+  assert.equal(lineEnd.multiline, true);
+  assert.equal(suggestionComplete('\n    a();\n', lineEnd), false);
+  assert.equal(suggestionComplete('\n    a();\n  }\n', lineEnd), true);
+});
