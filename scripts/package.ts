@@ -1,0 +1,79 @@
+// Packages the built extension (dist/) into a platform-specific .vsix with @vscode/vsce.
+//   node --import tsx scripts/package.ts [--target linux-x64]      (default: this machine's platform)
+// The bundle inlines every dependency except onnxruntime-node, whose native binaries differ per platform, so each
+// .vsix carries exactly one platform's binaries (linux-x64: ~20 MB zipped instead of ~130 MB for all of them).
+// Which files ship is decided by .vscodeignore (an allowlist); this script only swaps its platform directory.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+// vsce target name -> onnxruntime-node binary directory (bin/napi-v6/<dir>). ORT 1.30 ships no darwin-x64.
+const ortBinaryDirByTarget: Record<string, string> = {
+  'linux-x64': 'linux/x64',
+  'linux-arm64': 'linux/arm64',
+  'darwin-arm64': 'darwin/arm64',
+  'win32-x64': 'win32/x64',
+  'win32-arm64': 'win32/arm64',
+};
+export const supportedTargets = Object.keys(ortBinaryDirByTarget);
+
+export function hostTarget(): string {
+  return `${process.platform}-${process.arch}`;
+}
+
+export function vsixPath(target: string = hostTarget()): string {
+  return path.join(repoRoot, 'dist', `layerskip-completion-${target}.vsix`);
+}
+
+const ignoreFileBinaryLine = '!node_modules/onnxruntime-node/bin/napi-v6/linux/x64/**';
+
+export function packageVsix(target: string): string {
+  const binaryDir = ortBinaryDirByTarget[target];
+  if (binaryDir === undefined) {
+    throw new Error(`unsupported target ${target}; supported: ${supportedTargets.join(', ')}`);
+  }
+  if (!fs.existsSync(path.join(repoRoot, 'dist', 'extension.js'))) {
+    throw new Error('dist/extension.js is missing: run `npm run build` first');
+  }
+  const allowlist = fs.readFileSync(path.join(repoRoot, '.vscodeignore'), 'utf8');
+  if (!allowlist.includes(ignoreFileBinaryLine)) {
+    throw new Error(`.vscodeignore must contain the line ${ignoreFileBinaryLine} (this script swaps its platform)`);
+  }
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'layerskip-package-'));
+  const ignoreFile = path.join(tmp, 'vscodeignore');
+  fs.writeFileSync(ignoreFile, allowlist.replace(ignoreFileBinaryLine, ignoreFileBinaryLine.replace('linux/x64', binaryDir)));
+  const out = vsixPath(target);
+  fs.rmSync(out, { force: true });
+  try {
+    // Dependency detection stays on (no --no-dependencies): with it off vsce never looks inside node_modules, and
+    // onnxruntime-node must ship. The allowlist then drops every other production dependency (all bundled).
+    const vsce = path.join(repoRoot, 'node_modules', '@vscode', 'vsce', 'vsce');
+    const result = spawnSync(
+      process.execPath,
+      [vsce, 'package', '--target', target, '--ignoreFile', ignoreFile, '--out', out, '--allow-missing-repository'],
+      { cwd: repoRoot, stdio: ['ignore', 'inherit', 'inherit'] },
+    );
+    if (result.status !== 0) {
+      throw new Error(`vsce package failed (exit ${String(result.status ?? result.signal)})`);
+    }
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+  return out;
+}
+
+if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const targetFlag = process.argv.indexOf('--target');
+  const target = targetFlag >= 0 ? process.argv[targetFlag + 1] : hostTarget();
+  try {
+    const out = packageVsix(target ?? '');
+    console.log(`${path.relative(repoRoot, out)} (${(fs.statSync(out).size / 1e6).toFixed(1)} MB)`);
+  } catch (error) {
+    console.error(`package: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = 1;
+  }
+}
