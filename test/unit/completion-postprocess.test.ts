@@ -102,7 +102,7 @@ const cases: Case[] = [
 ];
 
 for (const c of cases) {
-  test(c.name, () => {
+  void test(c.name, () => {
     const offset = c.document.indexOf('║');
     const text = c.document.replace('║', '');
     assert.equal(postprocess(c.model, cursorContext(text, offset, c.languageId ?? 'typescript')), c.shown);

@@ -13,7 +13,7 @@ const decode = (tokens: number[]): string => tokens.map((t) => (t < 0 ? '|' : St
 
 const source = Array.from({ length: 200 }, (_, i) => `line ${String(i).padStart(3, '0')} of the file;`).join('\n');
 
-test('the prompt is PRE prefix SUF suffix MID within the budgets, the window starting on a line', async () => {
+void test('the prompt is PRE prefix SUF suffix MID within the budgets, the window starting on a line', async () => {
   const builder = new PromptBuilder(charTokenizer, MARKERS);
   const offset = source.indexOf('line 150');
   const prompt = await builder.build(
@@ -28,7 +28,7 @@ test('the prompt is PRE prefix SUF suffix MID within the budgets, the window sta
   assert.equal(source.slice(prompt.windowStart, offset), prefix);
 });
 
-test('typing keeps the window start, so each prompt extends the previous one up to the cursor', async () => {
+void test('typing keeps the window start, so each prompt extends the previous one up to the cursor', async () => {
   const builder = new PromptBuilder(charTokenizer, MARKERS);
   const offset = source.indexOf('line 150');
   const typed = 'const answer = 42;';
@@ -47,7 +47,7 @@ test('typing keeps the window start, so each prompt extends the previous one up 
   assert.equal(starts.size, 1);
 });
 
-test('the window moves only once it outgrows its budget, and then by a chunk', async () => {
+void test('the window moves only once it outgrows its budget, and then by a chunk', async () => {
   const builder = new PromptBuilder(charTokenizer, MARKERS);
   const starts: number[] = [];
   for (let line = 100; line < 140; line++) {
@@ -59,20 +59,20 @@ test('the window moves only once it outgrows its budget, and then by a chunk', a
   assert.ok(moves > 0 && moves <= 10, `window moved ${moves} times over 40 lines`);
 });
 
-test('without FIM markers the prompt is the prefix alone', async () => {
+void test('without FIM markers the prompt is the prefix alone', async () => {
   const builder = new PromptBuilder(charTokenizer, null);
   const prompt = await builder.build({ uri: 'a', prefix: 'abc\ndef', suffix: 'ghi', context: '// ctx\n' }, { prefixTokens: 100, suffixTokens: 100 });
   assert.equal(decode(prompt.tokens), '// ctx\nabc\ndef');
 });
 
-test('a single line longer than the budget keeps its last tokens', async () => {
+void test('a single line longer than the budget keeps its last tokens', async () => {
   const builder = new PromptBuilder(charTokenizer, null);
   const prompt = await builder.build({ uri: 'a', prefix: 'x'.repeat(5000) + 'END', suffix: '', context: '' }, { prefixTokens: 100, suffixTokens: 0 });
   assert.ok(prompt.tokens.length <= 100);
   assert.ok(decode(prompt.tokens).endsWith('END'));
 });
 
-test('mid-line requests stop at the line end; line-end requests stop when the block is left', () => {
+void test('mid-line requests stop at the line end; line-end requests stop when the block is left', () => {
   const midLine = cursorContext('foo(a, b)', 5, 'typescript');
   assert.deepEqual(stopStringsFor(midLine, '<EOT>'), ['\n', '<EOT>']);
   const code = 'function f() {\n  if (x) {';
