@@ -1,0 +1,110 @@
+/**
+ * The engine as a library: a model (any LayerBackend) + its tokenizer, one generation at a time, with the prompt
+ * cache carried from one request to the next. The CLI, the benchmark and the tests use it in-process; the LSP server
+ * uses the same API through a worker (engineClient.ts).
+ */
+import type { ModelConfig } from '../model/config.js';
+import type { LayerBackend } from './backend.js';
+import { generate, type GenerationOptions, type GenerationResult } from './generation.js';
+import { defaultRecommendations, layersUsed, resolveParams, type GenerationParams, type Recommendations } from './params.js';
+import { PromptCache } from './promptCache.js';
+import type { TextCodec } from './tokenizer.js';
+
+export type { DecodingMode, GenerationParams, Recommendations } from './params.js';
+export type { GenerationStats } from './stats.js';
+export type { GenerationOptions, GenerationResult, StopReason } from './generation.js';
+
+export interface EngineInfo {
+  config: ModelConfig;
+  /** manifest.json of the model package, when the model came from one. */
+  manifest: unknown;
+  /** Where the layers run, e.g. "cpu", "cuda", "webgpu", "reference". */
+  device: string;
+  recommendations: Recommendations;
+}
+
+export interface EngineSetup {
+  backend: LayerBackend;
+  codec: TextCodec;
+  device: string;
+  manifest?: unknown;
+  recommendations?: Recommendations;
+  /** Ids that end a generation besides the config's EOS ids (e.g. a FIM end-of-turn token). */
+  extraStopTokens?: number[];
+}
+
+export class Engine {
+  private readonly promptCache: PromptCache;
+  private readonly stopTokens: number[];
+  private readonly recommendations: Recommendations;
+  /** Generations share the KV cache, so they run one after another. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly setup: EngineSetup) {
+    const config = setup.backend.config;
+    this.promptCache = new PromptCache(config);
+    this.stopTokens = [...config.eosTokenIds, ...(setup.extraStopTokens ?? [])];
+    this.recommendations = setup.recommendations ?? defaultRecommendations(config);
+  }
+
+  /** A string prompt is tokenized with BOS in front (when the model has one); token ids are used as given. */
+  generate(
+    prompt: readonly number[] | string,
+    params: Partial<GenerationParams> = {},
+    options: GenerationOptions = {},
+  ): Promise<GenerationResult> {
+    const run = this.queue.then(() => this.generateNow(prompt, params, options));
+    this.queue = run.catch(() => undefined); // a failed request must not block the next one
+    return run;
+  }
+
+  tokenize(text: string): number[] {
+    return this.setup.codec.encode(text);
+  }
+
+  detokenize(tokens: readonly number[]): string {
+    return this.setup.codec.decode(tokens);
+  }
+
+  info(): EngineInfo {
+    const { backend, manifest, device } = this.setup;
+    return { config: backend.config, manifest: manifest ?? null, device, recommendations: this.recommendations };
+  }
+
+  async dispose(): Promise<void> {
+    await this.queue;
+    await this.setup.backend.dispose();
+  }
+
+  private async generateNow(
+    prompt: readonly number[] | string,
+    partial: Partial<GenerationParams>,
+    options: GenerationOptions,
+  ): Promise<GenerationResult> {
+    const { backend, codec, device } = this.setup;
+    const params = resolveParams(partial, backend.config, this.recommendations);
+    const tokens = typeof prompt === 'string' ? this.promptTokens(prompt) : [...prompt];
+    checkTokens(tokens, backend.config.vocabSize);
+    const cachedTokens = this.promptCache.reuse(tokens, layersUsed(params, backend.config));
+    try {
+      const job = { backend, cache: this.promptCache.cache, tokens, cachedTokens, params, codec, stopTokens: this.stopTokens, device };
+      const result = await generate(job, options);
+      this.promptCache.remember(tokens); // generate() extended it with every committed token
+      return result;
+    } catch (error) {
+      this.promptCache.clear();
+      throw error;
+    }
+  }
+
+  private promptTokens(text: string): number[] {
+    const bos = this.setup.backend.config.bosTokenId;
+    return [...(bos === null ? [] : [bos]), ...this.setup.codec.encode(text)];
+  }
+}
+
+function checkTokens(tokens: readonly number[], vocabSize: number): void {
+  if (tokens.length === 0) throw new RangeError('prompt is empty: at least one token is needed to predict the next');
+  const bad = tokens.find((t) => !Number.isInteger(t) || t < 0 || t >= vocabSize);
+  if (bad !== undefined) throw new RangeError(`prompt token ${bad} is not an id in [0, ${vocabSize})`);
+}
