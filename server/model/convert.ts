@@ -1,0 +1,156 @@
+// Hugging Face Llama checkpoint -> LayerSkip model package (docs/model-package.md). Streams tensor by tensor (a few
+// megabytes at a time), writes everything into a temporary folder next to the destination and renames it at the
+// end, so a failure never leaves a half-written package.
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { ConfigError } from './config.js';
+import { openHfCheckpoint, tensorOf, type HfCheckpoint } from './checkpoint.js';
+import { buildHeadGraph, buildLayerGraph, type WeightRef } from './layerGraphs.js';
+import { FORMAT, FORMAT_VERSION, type FimTokens, type Manifest } from './manifest.js';
+import { EMBEDDING, FINAL_NORM, LAYER_TENSORS, layerTensorName, LM_HEAD, type LayerTensor } from './tensorNames.js';
+import { WeightsFileWriter } from './weightsFile.js';
+import type { PackageDtype } from './weightEncoding.js';
+
+export interface ConvertOptions {
+  dtype: PackageDtype;
+  /** Replace an existing destination. */
+  force?: boolean;
+  /** Stored in the manifest as the authors' suggestion; default about a quarter of the layers. */
+  recommendedExitLayer?: number;
+  onProgress?: (message: string) => void;
+}
+
+const WEIGHTS_FILE = 'weights.bin';
+
+export async function convertCheckpoint(checkpointDir: string, outDir: string, options: ConvertOptions): Promise<Manifest> {
+  const checkpoint = openHfCheckpoint(checkpointDir);
+  const tokenizer = readTokenizer(checkpoint);
+  const out = resolve(outDir);
+  if (existsSync(out) && !options.force) throw new Error(`${out} already exists (use --force to replace it)`);
+  const exitLayer = options.recommendedExitLayer ?? Math.max(1, Math.round(checkpoint.config.numLayers / 4));
+  if (!Number.isInteger(exitLayer) || exitLayer < 1 || exitLayer > checkpoint.config.numLayers) {
+    throw new ConfigError(`recommended exit layer ${exitLayer} must be in [1, ${checkpoint.config.numLayers}]`);
+  }
+  mkdirSync(dirname(out), { recursive: true });
+  const temp = join(dirname(out), `.${basename(out)}.partial-${process.pid}`);
+  rmSync(temp, { recursive: true, force: true });
+  mkdirSync(temp);
+  try {
+    const manifest = writePackage(checkpoint, temp, options, tokenizer, exitLayer);
+    if (existsSync(out)) rmSync(out, { recursive: true });
+    renameSync(temp, out);
+    return manifest;
+  } catch (error) {
+    rmSync(temp, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+function writePackage(
+  checkpoint: HfCheckpoint,
+  dir: string,
+  options: ConvertOptions,
+  tokenizer: TokenizerFiles,
+  exitLayer: number,
+): Manifest {
+  const { config } = checkpoint;
+  const progress = options.onProgress ?? (() => {});
+  const started = Date.now();
+  const weights = new WeightsFileWriter(join(dir, WEIGHTS_FILE));
+  const status = (what: string): void =>
+    progress(`${what} (${(weights.bytesWritten / 2 ** 20).toFixed(0)} MiB written, ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  const layers: string[] = [];
+  let embedding: WeightRef;
+  let finalNorm: WeightRef;
+  let lmHead: WeightRef;
+  try {
+    embedding = weights.write(tensorOf(checkpoint, EMBEDDING), options.dtype);
+    status('embedding');
+    for (let l = 0; l < config.numLayers; l++) {
+      const refs = {} as Record<LayerTensor, WeightRef>;
+      for (const t of LAYER_TENSORS) {
+        const isNorm = t.endsWith('layernorm');
+        refs[t] = weights.write(tensorOf(checkpoint, layerTensorName(l, t)), isNorm ? 'fp32' : options.dtype);
+      }
+      const file = `layer_${String(l).padStart(2, '0')}.onnx`;
+      writeFileSync(join(dir, file), buildLayerGraph(config, l, refs, WEIGHTS_FILE));
+      layers.push(file);
+      status(`layer ${l + 1}/${config.numLayers}`);
+    }
+    finalNorm = weights.write(tensorOf(checkpoint, FINAL_NORM), 'fp32');
+    // a tied head reads the embedding's bytes: stored once, loaded once (by the head session)
+    lmHead = config.tieWordEmbeddings ? embedding : weights.write(tensorOf(checkpoint, LM_HEAD), options.dtype);
+  } finally {
+    weights.close();
+  }
+  writeFileSync(join(dir, 'head.onnx'), buildHeadGraph(config, finalNorm, lmHead, WEIGHTS_FILE));
+  status('head');
+  copyFileSync(tokenizer.file, join(dir, 'tokenizer.json'));
+  if (tokenizer.config) copyFileSync(tokenizer.config, join(dir, 'tokenizer_config.json'));
+  const manifest: Manifest = {
+    format: FORMAT,
+    formatVersion: FORMAT_VERSION,
+    architecture: 'llama',
+    dtype: options.dtype,
+    config,
+    embedding: {
+      dtype: options.dtype,
+      offset: embedding.offset,
+      length: embedding.length,
+      ...(embedding.kind === 'nbits' ? { scalesOffset: embedding.scalesOffset } : {}),
+    },
+    layers,
+    head: 'head.onnx',
+    weights: WEIGHTS_FILE,
+    tokenizer: { file: 'tokenizer.json', config: tokenizer.config ? 'tokenizer_config.json' : null, fim: tokenizer.fim },
+    layerskip: { recommendedExitLayer: exitLayer, recommendedDraftLength: 6 },
+    source: {
+      checkpoint: typeof checkpoint.rawConfig._name_or_path === 'string' ? checkpoint.rawConfig._name_or_path : resolve(checkpoint.dir),
+      revision: null,
+      convertedAt: new Date().toISOString(),
+    },
+  };
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+  return manifest;
+}
+
+interface TokenizerFiles {
+  file: string;
+  config: string | null;
+  fim: FimTokens | null;
+}
+
+/** Finds the tokenizer files and CodeLlama-style infilling tokens (`<PRE>` or `▁<PRE>` ...) among the added tokens. */
+function readTokenizer(checkpoint: HfCheckpoint): TokenizerFiles {
+  const file = join(checkpoint.dir, 'tokenizer.json');
+  if (!existsSync(file)) {
+    throw new ConfigError(`${checkpoint.dir}: no tokenizer.json (a Hugging Face "fast" tokenizer file is required)`);
+  }
+  let json: { added_tokens?: { id: number; content: string }[] };
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8')) as typeof json;
+  } catch (error) {
+    throw new ConfigError(`${file}: not valid JSON (${(error as Error).message})`);
+  }
+  const added = json.added_tokens ?? [];
+  for (const token of added) {
+    if (token.id >= checkpoint.config.vocabSize) {
+      throw new ConfigError(`${file}: token ${JSON.stringify(token.content)} has id ${token.id} >= vocab_size ${checkpoint.config.vocabSize}`);
+    }
+  }
+  const find = (tag: string): { id: number; content: string } | undefined =>
+    added.find((t) => t.content === `<${tag}>` || t.content === `▁<${tag}>`);
+  const [prefix, suffix, middle, eot] = ['PRE', 'SUF', 'MID', 'EOT'].map(find);
+  const fim =
+    prefix && suffix && middle && eot
+      ? {
+          prefix: prefix.content,
+          suffix: suffix.content,
+          middle: middle.content,
+          eot: eot.content,
+          ids: { prefix: prefix.id, suffix: suffix.id, middle: middle.id, eot: eot.id },
+        }
+      : null;
+  const configFile = join(checkpoint.dir, 'tokenizer_config.json');
+  return { file, config: existsSync(configFile) ? configFile : null, fim };
+}

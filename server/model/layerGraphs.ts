@@ -1,0 +1,120 @@
+// The ONNX graphs of a package (docs/model-package.md): one decoder layer per graph, plus the shared final
+// norm + LM head. Attention is built from standard ops so that any S new tokens can attend to P cached ones
+// (P may be 0) and the engine keeps the cache.
+import type { ModelConfig } from './config.js';
+import { DataType, GraphBuilder } from './onnxGraph.js';
+import type { LayerTensor } from './tensorNames.js';
+import { BLOCK_SIZE, blocksPerRow } from './weightEncoding.js';
+
+/** Where a tensor [rows, cols] (HF layout; norms are [1, cols]) lives in weights.bin and how it is stored. */
+export type WeightRef =
+  | { kind: 'dense'; dataType: DataType.Float | DataType.Float16; rows: number; cols: number; offset: number; length: number }
+  | {
+      kind: 'nbits';
+      bits: 4 | 8;
+      rows: number;
+      cols: number;
+      offset: number;
+      length: number;
+      scalesOffset: number;
+      scalesLength: number;
+    };
+
+/** x [S, cols] times ref [rows, cols] transposed -> [S, rows]. */
+function linear(g: GraphBuilder, x: string, name: string, ref: WeightRef, output?: string): string {
+  const outputs = output ? [output] : 1;
+  if (ref.kind === 'nbits') {
+    const blocks = blocksPerRow(ref.cols);
+    const blob = (BLOCK_SIZE * ref.bits) / 8;
+    const b = g.external(name, { dataType: DataType.Uint8, dims: [ref.rows, blocks, blob], offset: ref.offset, length: ref.length });
+    const scales = g.external(`${name}.scales`, {
+      dataType: DataType.Float,
+      dims: [ref.rows * blocks],
+      offset: ref.scalesOffset,
+      length: ref.scalesLength,
+    });
+    const attributes = { K: ref.cols, N: ref.rows, bits: ref.bits, block_size: BLOCK_SIZE };
+    return g.node('MatMulNBits', [x, b, scales], attributes, { outputs, domain: 'com.microsoft' })[0];
+  }
+  let w = g.external(name, { dataType: ref.dataType, dims: [ref.rows, ref.cols], offset: ref.offset, length: ref.length });
+  // fp16 weights: the Cast of a constant is folded when the session loads (memory fp32, disk halved)
+  if (ref.dataType === DataType.Float16) w = g.op('Cast', [w], { to: DataType.Float });
+  return g.node('Gemm', [x, w], { transB: 1 }, { outputs })[0];
+}
+
+function rmsNorm(g: GraphBuilder, x: string, name: string, ref: WeightRef, eps: number): string {
+  if (ref.kind !== 'dense' || ref.dataType !== DataType.Float) throw new Error(`norm ${name} must be float32`);
+  const w = g.external(name, { dataType: DataType.Float, dims: [ref.cols], offset: ref.offset, length: ref.length });
+  return g.op('SimplifiedLayerNormalization', [x, w], { axis: -1, epsilon: { float: eps }, stash_type: 1 });
+}
+
+/** HF rotate_half on x [S, heads, D] with cos/sin [S, 1, D/2]. */
+function rotary(g: GraphBuilder, x: string, cos: string, sin: string, headDim: number, output?: string): string {
+  const half = headDim / 2;
+  const axis = g.ints([2]);
+  const x1 = g.op('Slice', [x, g.ints([0]), g.ints([half]), axis]);
+  const x2 = g.op('Slice', [x, g.ints([half]), g.ints([headDim]), axis]);
+  const out1 = g.op('Sub', [g.op('Mul', [x1, cos]), g.op('Mul', [x2, sin])]);
+  const out2 = g.op('Add', [g.op('Mul', [x2, cos]), g.op('Mul', [x1, sin])]);
+  return g.node('Concat', [out1, out2], { axis: 2 }, { outputs: output ? [output] : 1 })[0];
+}
+
+export function buildLayerGraph(
+  config: ModelConfig,
+  layer: number,
+  weights: Record<LayerTensor, WeightRef>,
+  weightsFile: string,
+): Uint8Array {
+  const { hiddenSize, numHeads: H, numKvHeads: kvH, headDim: D, rmsNormEps: eps } = config;
+  const G = H / kvH; // query heads per kv head: head h reads kv head floor(h / G)
+  const g = new GraphBuilder(`layer_${layer}`, weightsFile);
+  const name = (t: LayerTensor): string => `layers.${layer}.${t}`;
+  const hidden = g.input('hidden', DataType.Float, ['S', hiddenSize]);
+  const cosIn = g.input('cos', DataType.Float, ['S', D / 2]);
+  const sinIn = g.input('sin', DataType.Float, ['S', D / 2]);
+  const pastKey = g.input('past_key', DataType.Float, ['P', kvH, D]);
+  const pastValue = g.input('past_value', DataType.Float, ['P', kvH, D]);
+  const bias = g.input('attention_bias', DataType.Float, ['S', 'T']);
+  g.output('hidden_out', DataType.Float, ['S', hiddenSize]);
+  g.output('key', DataType.Float, ['S', kvH, D]);
+  g.output('value', DataType.Float, ['S', kvH, D]);
+
+  const normed = rmsNorm(g, hidden, name('input_layernorm'), weights.input_layernorm, eps);
+  const q = g.op('Reshape', [linear(g, normed, name('q_proj'), weights.q_proj), g.ints([-1, H, D])]); // [S, H, D]
+  const k = g.op('Reshape', [linear(g, normed, name('k_proj'), weights.k_proj), g.ints([-1, kvH, D])]);
+  g.node('Reshape', [linear(g, normed, name('v_proj'), weights.v_proj), g.ints([-1, kvH, D])], {}, { outputs: ['value'] });
+  const cos = g.op('Unsqueeze', [cosIn, g.ints([1])]); // [S, 1, D/2]
+  const sin = g.op('Unsqueeze', [sinIn, g.ints([1])]);
+  const qRotated = rotary(g, q, cos, sin, D);
+  rotary(g, k, cos, sin, D, 'key');
+
+  const keys = g.op('Concat', [pastKey, 'key'], { axis: 0 }); // [T, kvH, D], T = P + S
+  const values = g.op('Concat', [pastValue, 'value'], { axis: 0 });
+  const keysT = g.op('Unsqueeze', [g.op('Transpose', [keys], { perm: [1, 2, 0] }), g.ints([1])]); // [kvH, 1, D, T]
+  const valuesT = g.op('Unsqueeze', [g.op('Transpose', [values], { perm: [1, 0, 2] }), g.ints([1])]); // [kvH, 1, T, D]
+  const qGrouped = g.op('Transpose', [g.op('Reshape', [qRotated, g.ints([-1, kvH, G, D])])], { perm: [1, 2, 0, 3] }); // [kvH, G, S, D]
+  const scores = g.op('Mul', [g.op('MatMul', [qGrouped, keysT]), g.scalar(1 / Math.sqrt(D))]); // [kvH, G, S, T]
+  const probs = g.op('Softmax', [g.op('Add', [scores, bias])], { axis: -1 });
+  const context = g.op('Transpose', [g.op('MatMul', [probs, valuesT])], { perm: [2, 0, 1, 3] }); // [S, kvH, G, D]
+  const attention = g.op('Reshape', [context, g.ints([-1, H * D])]);
+  const afterAttention = g.op('Add', [hidden, linear(g, attention, name('o_proj'), weights.o_proj)]);
+
+  const normed2 = rmsNorm(g, afterAttention, name('post_attention_layernorm'), weights.post_attention_layernorm, eps);
+  const gate = linear(g, normed2, name('gate_proj'), weights.gate_proj);
+  const up = linear(g, normed2, name('up_proj'), weights.up_proj);
+  const activated = g.op('Mul', [g.op('Mul', [gate, g.op('Sigmoid', [gate])]), up]); // silu(gate) * up
+  const down = linear(g, activated, name('down_proj'), weights.down_proj);
+  g.node('Add', [afterAttention, down], {}, { outputs: ['hidden_out'] });
+  return g.encode();
+}
+
+export function buildHeadGraph(config: ModelConfig, finalNorm: WeightRef, lmHead: WeightRef, weightsFile: string): Uint8Array {
+  const g = new GraphBuilder('head', weightsFile);
+  const hidden = g.input('hidden', DataType.Float, ['S', config.hiddenSize]);
+  g.output('logits', DataType.Float, ['S', config.vocabSize]);
+  g.output('argmax', DataType.Int64, ['S']);
+  const normed = rmsNorm(g, hidden, 'norm', finalNorm, config.rmsNormEps);
+  linear(g, normed, 'lm_head', lmHead, 'logits');
+  g.node('ArgMax', ['logits'], { axis: 1, keepdims: 0 }, { outputs: ['argmax'] });
+  return g.encode();
+}

@@ -1,0 +1,69 @@
+// manifest.json of a model package (docs/model-package.md): its type, and reading it back with clear errors.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ModelConfig } from './config.js';
+import { PACKAGE_DTYPES, type PackageDtype } from './weightEncoding.js';
+
+export const FORMAT = 'layerskip-onnx';
+export const FORMAT_VERSION = 1;
+
+export interface FimTokens {
+  prefix: string;
+  suffix: string;
+  middle: string;
+  eot: string;
+  /** Their ids in the vocabulary. */
+  ids: { prefix: number; suffix: number; middle: number; eot: number };
+}
+
+export interface EmbeddingLayout {
+  dtype: PackageDtype;
+  /** Byte offset of row 0 in weights.bin; rows are [vocab, hidden] in `dtype` (see weightEncoding.ts). */
+  offset: number;
+  length: number;
+  /** int8/int4: offset of the float32 scales [vocab, hidden/32]. */
+  scalesOffset?: number;
+}
+
+export interface Manifest {
+  format: typeof FORMAT;
+  formatVersion: typeof FORMAT_VERSION;
+  architecture: 'llama';
+  dtype: PackageDtype;
+  config: ModelConfig;
+  embedding: EmbeddingLayout;
+  layers: string[];
+  head: string;
+  weights: string;
+  tokenizer: { file: string; config: string | null; fim: FimTokens | null };
+  layerskip: { recommendedExitLayer: number; recommendedDraftLength: number };
+  source: { checkpoint: string; revision: string | null; convertedAt: string };
+}
+
+export class PackageError extends Error {
+  override name = 'PackageError';
+}
+
+/** Reads and checks a package's manifest: format, version, and that the files it names exist. */
+export function readManifest(dir: string): Manifest {
+  const file = join(dir, 'manifest.json');
+  if (!existsSync(file)) throw new PackageError(`${dir}: no manifest.json (not a LayerSkip model package?)`);
+  let manifest: Manifest;
+  try {
+    manifest = JSON.parse(readFileSync(file, 'utf8')) as Manifest;
+  } catch (error) {
+    throw new PackageError(`${file}: not valid JSON (${(error as Error).message})`);
+  }
+  if (manifest.format !== FORMAT) throw new PackageError(`${file}: format is ${JSON.stringify(manifest.format)}, expected "${FORMAT}"`);
+  if (manifest.formatVersion !== FORMAT_VERSION) {
+    throw new PackageError(`${file}: format version ${manifest.formatVersion} is not supported (this build reads ${FORMAT_VERSION})`);
+  }
+  if (!PACKAGE_DTYPES.includes(manifest.dtype)) throw new PackageError(`${file}: unknown dtype ${JSON.stringify(manifest.dtype)}`);
+  if (!Array.isArray(manifest.layers) || manifest.layers.length !== manifest.config?.numLayers) {
+    throw new PackageError(`${file}: "layers" must list config.numLayers graphs`);
+  }
+  for (const name of [...manifest.layers, manifest.head, manifest.weights, manifest.tokenizer.file]) {
+    if (!existsSync(join(dir, name))) throw new PackageError(`${dir}: ${name} named by manifest.json is missing`);
+  }
+  return manifest;
+}

@@ -1,0 +1,144 @@
+// LayerBackend over a model package (docs/model-package.md): one onnxruntime session per decoder layer plus the
+// head. The only file that imports onnxruntime-node.
+import { closeSync, openSync, readSync } from 'node:fs';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import type { LayerBackend } from '../engine/backend.js';
+import type { KvCache } from '../engine/kvCache.js';
+import type { ModelConfig } from './config.js';
+import { readManifest, type Manifest } from './manifest.js';
+import { checkLayerRange, checkRows } from './referenceBackend.js';
+import { inverseFrequencies, rotaryTables } from './rope.js';
+import { blocksPerRow, decodeRows, rowBytes } from './weightEncoding.js';
+
+export type ExecutionProvider = 'cpu' | 'webgpu' | 'cuda';
+export const EXECUTION_PROVIDERS: readonly ExecutionProvider[] = ['cpu', 'webgpu', 'cuda'];
+
+export interface OnnxBackendOptions {
+  /** Preferred provider; falls back to 'cpu' (with a warning) when it cannot be used. Default 'cpu'. */
+  executionProvider?: ExecutionProvider;
+  /** Threads per session (default 1: ~L+1 sessions run one after another, each with its own pool). */
+  intraOpNumThreads?: number;
+  /** Keep idle pool threads spinning (default false: spinning pools of 30+ sessions starve small machines). */
+  allowSpinning?: boolean;
+  /** Where fallback warnings go (default stderr). */
+  onWarning?: (message: string) => void;
+}
+
+export class OnnxBackend implements LayerBackend {
+  readonly config: ModelConfig;
+  private readonly inverse: Float64Array;
+  private readonly weightsFd: number;
+
+  private constructor(
+    readonly manifest: Manifest,
+    /** The provider actually in use (after any fallback). */
+    readonly executionProvider: ExecutionProvider,
+    private readonly layers: ort.InferenceSession[],
+    private readonly head: ort.InferenceSession,
+    weightsPath: string,
+  ) {
+    this.config = manifest.config;
+    this.inverse = inverseFrequencies(manifest.config);
+    this.weightsFd = openSync(weightsPath, 'r');
+  }
+
+  static async load(dir: string, options: OnnxBackendOptions = {}): Promise<OnnxBackend> {
+    const manifest = readManifest(dir);
+    const warn = options.onWarning ?? ((m: string) => process.stderr.write(`${m}\n`));
+    let provider = options.executionProvider ?? 'cpu';
+    const sessionOptions = (ep: ExecutionProvider): ort.InferenceSession.SessionOptions => ({
+      executionProviders: [ep],
+      intraOpNumThreads: options.intraOpNumThreads ?? 1,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+      extra: { session: { intra_op: { allow_spinning: options.allowSpinning ? '1' : '0' } } },
+    });
+    const create = (file: string, ep: ExecutionProvider): Promise<ort.InferenceSession> =>
+      ort.InferenceSession.create(join(dir, file), sessionOptions(ep));
+    let head: ort.InferenceSession;
+    try {
+      head = await create(manifest.head, provider);
+    } catch (error) {
+      if (provider === 'cpu') throw error;
+      warn(`execution provider '${provider}' is unavailable (${(error as Error).message.split('\n')[0]}); using 'cpu'`);
+      provider = 'cpu';
+      head = await create(manifest.head, provider);
+    }
+    const layers: ort.InferenceSession[] = [];
+    for (const file of manifest.layers) layers.push(await create(file, provider));
+    return new OnnxBackend(manifest, provider, layers, head, join(dir, manifest.weights));
+  }
+
+  /** Embedding rows read straight from weights.bin (page cache), dequantized for int8/int4. */
+  embed(tokens: readonly number[]): Float32Array {
+    const { hiddenSize, vocabSize } = this.config;
+    const { dtype, offset, scalesOffset } = this.manifest.embedding;
+    const out = new Float32Array(tokens.length * hiddenSize);
+    const bytes = rowBytes(hiddenSize, dtype);
+    const scaleBytes = blocksPerRow(hiddenSize) * 4;
+    tokens.forEach((token, s) => {
+      if (!Number.isInteger(token) || token < 0 || token >= vocabSize) {
+        throw new RangeError(`token id ${token} is outside the vocabulary [0, ${vocabSize})`);
+      }
+      const data = Buffer.alloc(bytes);
+      readSync(this.weightsFd, data, 0, bytes, offset + token * bytes);
+      let scales: Buffer | undefined;
+      if (scalesOffset !== undefined) {
+        scales = Buffer.alloc(scaleBytes);
+        readSync(this.weightsFd, scales, 0, scaleBytes, scalesOffset + token * scaleBytes);
+      }
+      out.set(decodeRows({ data, scales }, 1, hiddenSize, dtype), s * hiddenSize);
+    });
+    return out;
+  }
+
+  async runLayers(from: number, to: number, hidden: Float32Array, cache: KvCache): Promise<Float32Array> {
+    checkLayerRange(this.config, from, to);
+    const rows = checkRows(this.config, hidden);
+    const { hiddenSize, numKvHeads, headDim } = this.config;
+    let x = hidden;
+    for (let layer = from; layer < to; layer++) {
+      const past = cache.length(layer);
+      const { cos, sin } = rotaryTables(this.inverse, past, rows);
+      const feeds = {
+        hidden: new ort.Tensor('float32', x, [rows, hiddenSize]),
+        cos: new ort.Tensor('float32', cos, [rows, headDim / 2]),
+        sin: new ort.Tensor('float32', sin, [rows, headDim / 2]),
+        // zero-copy views of the valid cache prefix
+        past_key: new ort.Tensor('float32', cache.pastKeys(layer), [past, numKvHeads, headDim]),
+        past_value: new ort.Tensor('float32', cache.pastValues(layer), [past, numKvHeads, headDim]),
+        attention_bias: new ort.Tensor('float32', causalBias(past, rows), [rows, past + rows]),
+      };
+      const out = await this.layers[layer].run(feeds);
+      cache.append(layer, out.key.data as Float32Array, out.value.data as Float32Array);
+      x = out.hidden_out.data as Float32Array;
+    }
+    return x;
+  }
+
+  async logits(hidden: Float32Array): Promise<Float32Array> {
+    const rows = checkRows(this.config, hidden);
+    const out = await this.head.run({ hidden: new ort.Tensor('float32', hidden, [rows, this.config.hiddenSize]) }, ['logits']);
+    return out.logits.data as Float32Array;
+  }
+
+  async argmax(hidden: Float32Array): Promise<Int32Array> {
+    const rows = checkRows(this.config, hidden);
+    const out = await this.head.run({ hidden: new ort.Tensor('float32', hidden, [rows, this.config.hiddenSize]) }, ['argmax']);
+    return Int32Array.from(out.argmax.data as BigInt64Array, (id) => Number(id));
+  }
+
+  async dispose(): Promise<void> {
+    for (const session of [...this.layers, this.head]) await session.release();
+    closeSync(this.weightsFd);
+  }
+}
+
+/** [S, P+S]: 0 where new token i (position P+i) may attend to position j (j <= P+i), -inf elsewhere. */
+function causalBias(past: number, rows: number): Float32Array {
+  const total = past + rows;
+  const bias = new Float32Array(rows * total);
+  for (let i = 0; i < rows; i++) bias.fill(-Infinity, i * total + past + i + 1, (i + 1) * total);
+  return bias;
+}
