@@ -1,0 +1,141 @@
+// The ONNX package against the plain-TypeScript reference forward, for every family, dtype and exit layer.
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { KvCache } from '../../server/engine/kvCache.js';
+import { convertCheckpoint } from '../../server/model/convert.js';
+import { OnnxBackend } from '../../server/model/onnxBackend.js';
+import { loadReferenceModel, type ReferenceModel } from '../../server/model/referenceForward.js';
+import { logitsAfterLayer, ReferenceBackend } from '../../server/model/referenceBackend.js';
+import { decodeRows, encodeRows, PACKAGE_DTYPES, type PackageDtype } from '../../server/model/weightEncoding.js';
+import { FAMILIES, generateCheckpoint } from '../support/checkpoints.js';
+import { compareLogits } from '../support/compareLogits.js';
+
+const TOKENS = Array.from({ length: 12 }, (_, i) => (i * 37 + 11) % 250);
+const backends: OnnxBackend[] = [];
+after(async () => {
+  for (const b of backends) await b.dispose();
+});
+
+async function convertAndLoad(checkpointDir: string, dtype: PackageDtype): Promise<OnnxBackend> {
+  const out = join(mkdtempSync(join(tmpdir(), 'pkg-')), dtype);
+  await convertCheckpoint(checkpointDir, out, { dtype });
+  const backend = await OnnxBackend.load(out);
+  backends.push(backend);
+  return backend;
+}
+
+/** The model with every weight replaced by what the package stores for it (norms stay float32). */
+function asStored(model: ReferenceModel, dtype: PackageDtype): ReferenceModel {
+  const { hiddenSize, intermediateSize, numHeads, headDim } = model.config;
+  const roundTrip = (w: Float32Array, cols: number): Float32Array =>
+    decodeRows(encodeRows(w, cols, dtype), w.length / cols, cols, dtype);
+  const embedding = roundTrip(model.weights.embedding, hiddenSize);
+  return {
+    config: model.config,
+    weights: {
+      embedding,
+      finalNorm: model.weights.finalNorm,
+      lmHead: model.config.tieWordEmbeddings ? embedding : roundTrip(model.weights.lmHead, hiddenSize),
+      layers: model.weights.layers.map((l) => ({
+        ...l,
+        q_proj: roundTrip(l.q_proj, hiddenSize),
+        k_proj: roundTrip(l.k_proj, hiddenSize),
+        v_proj: roundTrip(l.v_proj, hiddenSize),
+        o_proj: roundTrip(l.o_proj, numHeads * headDim),
+        gate_proj: roundTrip(l.gate_proj, hiddenSize),
+        up_proj: roundTrip(l.up_proj, hiddenSize),
+        down_proj: roundTrip(l.down_proj, intermediateSize),
+      })),
+    },
+  };
+}
+
+/**
+ * Stated error bounds of each dtype against the original float32 weights (max |error| / max |logit|, worst exit
+ * layer), measured on these random models (worst seen: fp16 7.5e-4, int8 1.4e-2, int4 3.0e-1) and rounded up.
+ * Random unstructured weights are the hard case for int4 (about 7% noise per weight). `minTop1` is the share of
+ * positions whose argmax must match; any position whose reference margin exceeds twice the error must match.
+ */
+const BOUNDS: Record<PackageDtype, { relativeError: number; minTop1: number }> = {
+  fp32: { relativeError: 1e-4, minTop1: 1 },
+  fp16: { relativeError: 2e-3, minTop1: 1 },
+  int8: { relativeError: 3e-2, minTop1: 0.85 },
+  int4: { relativeError: 0.4, minTop1: 0.4 },
+};
+
+for (const family of FAMILIES) {
+  void test(`${family}: every dtype matches the reference at every exit layer`, async (t) => {
+    // stored as F32 so that the fp16 package differs from the checkpoint
+    const checkpoint = generateCheckpoint({ family, numLayers: 3, hiddenSize: 64, dtype: 'F32', seed: 7 });
+    const model = loadReferenceModel(checkpoint.dir);
+    const vocab = model.config.vocabSize;
+    const original = new ReferenceBackend(model);
+    for (const dtype of PACKAGE_DTYPES) {
+      const onnx = await convertAndLoad(checkpoint.dir, dtype);
+      const stored = new ReferenceBackend(asStored(model, dtype));
+      const report: string[] = [];
+      for (let exit = 0; exit <= model.config.numLayers; exit++) {
+        const actual = await logitsAfterLayer(onnx, TOKENS, exit);
+        // the package computes exactly the model its stored weights describe...
+        const exact = compareLogits(actual, await logitsAfterLayer(stored, TOKENS, exit), vocab);
+        assert.ok(exact.relativeError <= 1e-4, `${dtype} E=${exit}: ${exact.relativeError} vs stored weights`);
+        assert.equal(exact.top1Agree, exact.positions, `${dtype} E=${exit}: argmax vs stored weights`);
+        // ...which is within the dtype's stated bound of the original model
+        const drift = compareLogits(actual, await logitsAfterLayer(original, TOKENS, exit), vocab);
+        const bound = BOUNDS[dtype];
+        assert.ok(drift.relativeError <= bound.relativeError, `${dtype} E=${exit}: ${drift.relativeError} > ${bound.relativeError}`);
+        assert.equal(drift.top1ClearDisagree, 0, `${dtype} E=${exit}: argmax differs where the margin is clear`);
+        assert.ok(drift.top1Agree >= bound.minTop1 * drift.positions, `${dtype} E=${exit}: top-1 ${drift.top1Agree}/12`);
+        report.push(`E${exit} ${drift.relativeError.toExponential(1)} top1 ${drift.top1Agree}/${drift.positions}`);
+      }
+      t.diagnostic(`${dtype}: ${report.join(', ')}`);
+    }
+  });
+}
+
+void test('multi-token appends, zero-length past and rollback give the logits of a fresh run', async () => {
+  const checkpoint = generateCheckpoint({ family: 'llama3', numLayers: 3, dtype: 'F32', seed: 3 });
+  const onnx = await convertAndLoad(checkpoint.dir, 'fp32');
+  const { numLayers, numKvHeads, headDim, vocabSize } = onnx.config;
+  const cache = new KvCache(numLayers, numKvHeads, headDim, 2);
+  const step = async (tokens: number[]): Promise<Float32Array> =>
+    onnx.logits(await onnx.runLayers(0, numLayers, onnx.embed(tokens), cache));
+  await step([4, 8, 15]); // P = 0, S = 3
+  await step([16]); // S = 1 on a cache
+  const drafts = await step([23, 42, 99]); // a multi-token "verification" block
+  const fresh = await logitsAfterLayer(onnx, [4, 8, 15, 16, 23, 42, 99], numLayers);
+  assert.ok(compareLogits(drafts, fresh.subarray(4 * vocabSize), vocabSize).relativeError <= 1e-5);
+  cache.truncate(5); // reject 42 and 99
+  const corrected = await step([7, 1]);
+  const freshCorrected = await logitsAfterLayer(onnx, [4, 8, 15, 16, 23, 7, 1], numLayers);
+  assert.ok(compareLogits(corrected, freshCorrected.subarray(5 * vocabSize), vocabSize).relativeError <= 1e-5);
+  // and against the oracle, through the same cache states
+  const reference = await logitsAfterLayer(ReferenceBackend.fromCheckpoint(checkpoint.dir), [4, 8, 15, 16, 23, 7, 1], numLayers);
+  assert.ok(compareLogits(corrected, reference.subarray(5 * vocabSize), vocabSize).relativeError <= 1e-4);
+});
+
+void test('early exit then the remaining layers equals the full model (draft + verify share one cache)', async () => {
+  const checkpoint = generateCheckpoint({ family: 'llama3.2', numLayers: 4, seed: 5 });
+  const onnx = await convertAndLoad(checkpoint.dir, 'fp32');
+  const { numLayers, numKvHeads, headDim } = onnx.config;
+  const cache = new KvCache(numLayers, numKvHeads, headDim);
+  const exitHidden = await onnx.runLayers(0, 2, onnx.embed(TOKENS), cache);
+  const full = await onnx.runLayers(2, numLayers, exitHidden, cache);
+  const fresh = await logitsAfterLayer(onnx, TOKENS, numLayers);
+  assert.ok(compareLogits(await onnx.logits(full), fresh, onnx.config.vocabSize).relativeError <= 1e-6);
+  assert.deepEqual([...(await onnx.argmax(full))], [...(await new ReferenceBackend(loadReferenceModel(checkpoint.dir)).argmax(full))]);
+});
+
+void test('an unavailable execution provider falls back to cpu with a message', async () => {
+  const checkpoint = generateCheckpoint({ family: 'llama2', numLayers: 2, seed: 9 });
+  const out = join(mkdtempSync(join(tmpdir(), 'pkg-')), 'p');
+  await convertCheckpoint(checkpoint.dir, out, { dtype: 'fp32' });
+  const warnings: string[] = [];
+  const backend = await OnnxBackend.load(out, { executionProvider: 'cuda', onWarning: (m) => warnings.push(m) });
+  backends.push(backend);
+  assert.equal(backend.executionProvider, 'cpu');
+  assert.match(warnings.join('\n'), /execution provider 'cuda' is unavailable.*using 'cpu'/);
+});
