@@ -1,13 +1,61 @@
+// Extension shell: starts the server client, the inline completion provider, the status bar and the commands, and
+// disposes all of them. Settings changes are sent to the running server (no reload).
+import * as path from 'node:path';
 import * as vscode from 'vscode';
+import type { CompletionStats } from '../server/protocol.js';
+import { registerCommands } from './commands.js';
+import { ACCEPTED_COMMAND, InlineProvider } from './inlineProvider.js';
+import { ServerClient } from './serverClient.js';
+import { affectsServer, isEnabled, SECTION, serverSettings } from './settings.js';
+import { StatusBar } from './statusBar.js';
 
-// Placeholder shell: the language client, provider and commands arrive with the completion-server issue.
-export function activate(context: vscode.ExtensionContext): void {
-  const status = vscode.window.createStatusBarItem('layerskip.status', vscode.StatusBarAlignment.Right, 100);
-  status.name = 'LayerSkip';
-  status.text = '$(zap) LayerSkip';
-  status.tooltip = 'LayerSkip Code Completion';
-  status.show();
-  context.subscriptions.push(status);
+let server: ServerClient | undefined;
+
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  const output = vscode.window.createOutputChannel('LayerSkip', { log: true });
+  const statusBar = new StatusBar();
+  server = new ServerClient(context.asAbsolutePath(path.join('dist', 'server.js')), output, () => ({
+    settings: serverSettings(),
+    clientProvidesInlineCompletion: true,
+  }));
+  const client = server;
+  const provider = new InlineProvider(client, output);
+  let lastStats: CompletionStats | null = null;
+
+  statusBar.setEnabled(isEnabled());
+  context.subscriptions.push(
+    output,
+    statusBar,
+    client,
+    client.onState((state) => {
+      statusBar.setState(state);
+      if (state.phase === 'error') output.error(state.message);
+      else output.info(`server ${state.phase}: ${state.message}`);
+    }),
+    client.onStats((stats) => {
+      lastStats = stats;
+      statusBar.setStats(stats);
+    }),
+    client.onGenerating((generating) => statusBar.setGenerating(generating)),
+    vscode.languages.registerInlineCompletionItemProvider({ pattern: '**' }, provider),
+    vscode.commands.registerCommand(ACCEPTED_COMMAND, () => provider.accepted()),
+    ...registerCommands({ server: client, output, lastStats: () => lastStats }),
+    vscode.workspace.onDidChangeConfiguration((event) => {
+      if (event.affectsConfiguration(`${SECTION}.enable`)) statusBar.setEnabled(isEnabled());
+      if (!affectsServer(event)) return;
+      provider.clearCache();
+      client.setSettings(serverSettings()).catch((error: unknown) => {
+        const message = error instanceof Error ? error.message : String(error);
+        output.error(`settings rejected by the server: ${message}`);
+        void vscode.window.showErrorMessage(`LayerSkip: ${message}`);
+      });
+    }),
+  );
+  statusBar.setState(client.state);
+  await client.start();
 }
 
-export function deactivate(): void {}
+export async function deactivate(): Promise<void> {
+  await server?.dispose();
+  server = undefined;
+}

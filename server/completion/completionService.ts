@@ -115,7 +115,7 @@ export class CompletionService {
     }
     if (cancelled) return { text: '', stats: null };
     const text = postprocess(stream.text || result.text, context);
-    return { text, stats: completionStats(result, model, performance.now() - received, stream.firstLineMs, text !== '') };
+    return { text, stats: completionStats(result, model, settings, performance.now() - received, stream.firstLineMs, text !== '') };
   }
 }
 
@@ -156,6 +156,7 @@ class PartialReporter {
 function completionStats(
   result: CompletionGenerationResult,
   model: ModelInUse,
+  settings: ServerSettings,
   latencyMs: number,
   firstLineMs: number | null,
   delivered: boolean,
@@ -173,7 +174,7 @@ function completionStats(
     accepted: s.accepted,
     acceptanceRate: s.acceptanceRate,
     speedup: model.fullTokensPerSecond && s.tokensPerSecond > 0 ? s.tokensPerSecond / model.fullTokensPerSecond : null,
-    mode: s.mode,
+    mode: settings.mode,
     exitLayer: s.exitLayer,
     draftLength: s.draftLength,
     device: s.device,

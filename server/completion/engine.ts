@@ -22,7 +22,6 @@ export interface CompletionGenerationStats {
   accepted: number;
   acceptanceRate: number;
   totalMs: number;
-  mode: DecodingMode;
   exitLayer: number;
   draftLength: number;
   device: string;
@@ -40,6 +39,6 @@ export interface CompletionEngine {
     params: Partial<CompletionGenerationParams>,
     options: { signal?: AbortSignal; onText?: (delta: string, tokens: number[]) => void },
   ): Promise<CompletionGenerationResult>;
-  tokenize(text: string): Promise<number[]>;
+  tokenize(text: string): number[] | Promise<number[]>;
   dispose(): Promise<void>;
 }

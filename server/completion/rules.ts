@@ -17,6 +17,8 @@ export const completionRules = {
   repeatedTailCount: 3,
   /** Suggestions shorter than this (after trimming whitespace) are dropped. */
   minCharacters: 1,
+  /** Larger documents (or ones holding NUL characters, i.e. binary) get no suggestions. */
+  maxDocumentCharacters: 2_000_000,
   /** Stream a partial result at most this often. */
   partialResultIntervalMs: 30,
 };

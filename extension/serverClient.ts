@@ -1,0 +1,174 @@
+// The LSP server process as the extension sees it: started with vscode-languageclient over stdio, restarted when it
+// dies (bounded by RestartPolicy, then a clear error with a Restart action), and wrapped in typed calls.
+import * as vscode from 'vscode';
+import {
+  CloseAction,
+  ErrorAction,
+  InlineCompletionRequest,
+  LanguageClient,
+  ProgressType,
+  State,
+  TransportKind,
+  type InlineCompletionItem,
+  type InlineCompletionList,
+  type InlineCompletionParams,
+} from 'vscode-languageclient/node';
+import {
+  GeneratingNotification,
+  GetLayerMeasurementsRequest,
+  SetSettingsRequest,
+  StateNotification,
+  StatsNotification,
+  type CompletionStats,
+  type GeneratingParams,
+  type InitializationOptions,
+  type LayerMeasurement,
+  type ServerSettings,
+  type ServerState,
+} from '../server/protocol.js';
+import { RestartPolicy } from './restartPolicy.js';
+
+/** $/progress values of a streamed inline completion: the suggestion so far (see server/protocol.ts). */
+const PARTIAL_ITEMS = new ProgressType<InlineCompletionItem[]>();
+
+/** The server's own state, plus the states only the client can see (process starting, process down). */
+export type ClientState =
+  | ServerState
+  | { phase: 'starting' | 'down'; message: string; model: null; settings: null };
+
+export class ServerClient implements vscode.Disposable {
+  private readonly client: LanguageClient;
+  private readonly policy = new RestartPolicy();
+  private readonly stateEmitter = new vscode.EventEmitter<ClientState>();
+  private readonly statsEmitter = new vscode.EventEmitter<CompletionStats>();
+  private readonly generatingEmitter = new vscode.EventEmitter<boolean>();
+  private nextProgressToken = 0;
+  private current: ClientState = { phase: 'starting', message: 'Starting the LayerSkip server', model: null, settings: null };
+
+  readonly onState = this.stateEmitter.event;
+  readonly onStats = this.statsEmitter.event;
+  readonly onGenerating = this.generatingEmitter.event;
+
+  constructor(
+    serverModule: string,
+    private readonly output: vscode.LogOutputChannel,
+    initializationOptions: () => InitializationOptions,
+  ) {
+    const run = { module: serverModule, transport: TransportKind.stdio };
+    this.client = new LanguageClient(
+      'layerskip',
+      'LayerSkip',
+      { run, debug: run },
+      {
+        documentSelector: [{ scheme: 'file' }, { scheme: 'untitled' }],
+        outputChannel: output,
+        initializationOptions,
+        errorHandler: {
+          error: () => ({ action: ErrorAction.Continue }),
+          closed: () => this.serverClosed(),
+        },
+      },
+    );
+    this.client.onNotification(StateNotification, (state: ServerState) => this.setState(state));
+    this.client.onNotification(StatsNotification, (stats: CompletionStats) => this.statsEmitter.fire(stats));
+    this.client.onNotification(GeneratingNotification, (params: GeneratingParams) => this.generatingEmitter.fire(params.generating));
+    this.client.onDidChangeState((event) => {
+      if (event.newState === State.Starting) this.setState({ phase: 'starting', message: 'Starting the LayerSkip server', model: null, settings: null });
+    });
+  }
+
+  get state(): ClientState {
+    return this.current;
+  }
+
+  get running(): boolean {
+    return this.client.state === State.Running;
+  }
+
+  async start(): Promise<void> {
+    try {
+      await this.client.start();
+    } catch (error) {
+      this.serverDown(`The LayerSkip server could not start: ${messageOf(error)}`);
+    }
+  }
+
+  /** Manual restart (command or the Restart action): a fresh restart budget. */
+  async restart(): Promise<void> {
+    this.policy.reset();
+    if (this.client.state === State.Running) {
+      await this.client.restart();
+    } else {
+      await this.start();
+    }
+  }
+
+  /**
+   * Asks for a completion; `onPartial` receives the suggestion so far while it streams ($/progress). Null when the
+   * server is not running (no request is queued behind a dead or starting server).
+   */
+  async inlineCompletion(
+    params: Omit<InlineCompletionParams, 'partialResultToken'>,
+    token: vscode.CancellationToken,
+    onPartial: (items: InlineCompletionItem[]) => void,
+  ): Promise<InlineCompletionList | null> {
+    if (!this.running) return null;
+    const partialResultToken = `layerskip-${++this.nextProgressToken}`;
+    const progress = this.client.onProgress(PARTIAL_ITEMS, partialResultToken, onPartial);
+    try {
+      const result = await this.client.sendRequest(InlineCompletionRequest.type, { ...params, partialResultToken }, token);
+      return Array.isArray(result) ? { items: result } : (result ?? null);
+    } finally {
+      progress.dispose();
+    }
+  }
+
+  async setSettings(settings: Partial<ServerSettings>): Promise<void> {
+    if (!this.running) return; // the next start reads the settings through initializationOptions
+    await this.client.sendRequest(SetSettingsRequest, settings);
+  }
+
+  async layerMeasurements(): Promise<LayerMeasurement[]> {
+    return this.running ? this.client.sendRequest<LayerMeasurement[]>(GetLayerMeasurementsRequest) : [];
+  }
+
+  uriOf(document: vscode.TextDocument): string {
+    return this.client.code2ProtocolConverter.asUri(document.uri);
+  }
+
+  async dispose(): Promise<void> {
+    this.stateEmitter.dispose();
+    this.statsEmitter.dispose();
+    this.generatingEmitter.dispose();
+    if (this.client.needsStop()) await this.client.stop();
+  }
+
+  private serverClosed(): { action: CloseAction; handled: boolean } {
+    if (this.policy.allowRestart(Date.now())) {
+      this.output.warn('The LayerSkip server stopped; restarting it.');
+      return { action: CloseAction.Restart, handled: true };
+    }
+    const message = `The LayerSkip server stopped ${this.policy.limit} times within ${this.policy.windowMs / 60_000} minutes and was not restarted again. See the LayerSkip output for its log.`;
+    this.serverDown(message);
+    return { action: CloseAction.DoNotRestart, handled: true };
+  }
+
+  private serverDown(message: string): void {
+    this.output.error(message);
+    this.setState({ phase: 'down', message, model: null, settings: null });
+    void vscode.window.showErrorMessage(message, 'Restart', 'Show Log').then((choice) => {
+      if (choice === 'Restart') return this.restart();
+      if (choice === 'Show Log') this.output.show();
+      return undefined;
+    });
+  }
+
+  private setState(state: ClientState): void {
+    this.current = state;
+    this.stateEmitter.fire(state);
+  }
+}
+
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,64 @@
+// The `layerskip.*` settings: read into the server's settings and the client's own, written by the commands.
+import * as vscode from 'vscode';
+import {
+  DEFAULT_SETTINGS,
+  type DecodingMode,
+  type DevicePreference,
+  type ServerSettings,
+} from '../server/protocol.js';
+
+export const SECTION = 'layerskip';
+
+/** Settings that go to the server, and whose change therefore triggers a layerskip/setSettings. */
+const SERVER_KEYS: readonly (keyof ServerSettings)[] = [
+  'modelPath',
+  'device',
+  'mode',
+  'exitLayer',
+  'draftLength',
+  'maxNewTokens',
+  'timeBudgetMs',
+  'prefixTokens',
+  'suffixTokens',
+  'crossFileContext',
+];
+
+function config(): vscode.WorkspaceConfiguration {
+  return vscode.workspace.getConfiguration(SECTION);
+}
+
+export function serverSettings(): ServerSettings {
+  const c = config();
+  const modelPath = c.get<string>('modelPath', '').trim();
+  return {
+    modelPath: modelPath === '' ? null : modelPath,
+    device: c.get<DevicePreference>('device', DEFAULT_SETTINGS.device),
+    mode: c.get<DecodingMode>('mode', DEFAULT_SETTINGS.mode),
+    exitLayer: c.get<number | null>('exitLayer', null) || null,
+    draftLength: c.get<number | null>('draftLength', null) || null,
+    maxNewTokens: c.get<number>('maxNewTokens', DEFAULT_SETTINGS.maxNewTokens),
+    timeBudgetMs: c.get<number | null>('timeBudgetMs', DEFAULT_SETTINGS.timeBudgetMs) || null,
+    prefixTokens: c.get<number>('prefixTokens', DEFAULT_SETTINGS.prefixTokens),
+    suffixTokens: c.get<number>('suffixTokens', DEFAULT_SETTINGS.suffixTokens),
+    crossFileContext: c.get<boolean>('crossFileContext', DEFAULT_SETTINGS.crossFileContext),
+  };
+}
+
+export function affectsServer(event: vscode.ConfigurationChangeEvent): boolean {
+  return SERVER_KEYS.some((key) => event.affectsConfiguration(`${SECTION}.${key}`));
+}
+
+export function completionsEnabled(languageId: string): boolean {
+  const c = config();
+  if (!c.get<boolean>('enable', true)) return false;
+  const languages = c.get<Record<string, boolean>>('languages', {});
+  return languages[languageId] ?? languages['*'] ?? true;
+}
+
+export async function updateSetting(key: string, value: unknown): Promise<void> {
+  await config().update(key, value, vscode.ConfigurationTarget.Global);
+}
+
+export function isEnabled(): boolean {
+  return config().get<boolean>('enable', true);
+}

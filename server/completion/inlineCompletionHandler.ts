@@ -1,0 +1,128 @@
+// The LSP edge of completion: `textDocument/inlineCompletion` params in, InlineCompletionList out, with
+// cancellation wired to the engine's abort signal and partial results streamed as `$/progress`.
+import {
+  InlineCompletionRequest,
+  ProgressType,
+  type CancellationToken,
+  type Connection,
+  type InlineCompletionItem,
+  type InlineCompletionList,
+  type InlineCompletionParams,
+  type TextDocuments,
+} from 'vscode-languageserver';
+import type { TextDocument } from 'vscode-languageserver-textdocument';
+import {
+  GeneratingNotification,
+  StatsNotification,
+  type CompletionStats,
+  type GeneratingParams,
+} from '../protocol.js';
+import type { CompletionService } from './completionService.js';
+import { crossFileContext, type OpenDocument } from './crossFileContext.js';
+import type { LayerMeasurements } from './layerMeasurements.js';
+import { messageOf, type ModelHost } from './modelHost.js';
+import { completionRules } from './rules.js';
+
+const EMPTY: InlineCompletionList = { items: [] };
+/** $/progress values of a streamed completion: the suggestion so far, replacing the previous report. */
+const PARTIAL_ITEMS = new ProgressType<InlineCompletionItem[]>();
+
+export class InlineCompletionHandler {
+  /** Where the user last asked for a completion in each document (feeds cross-file context). */
+  private readonly focus = new Map<string, { line: number; used: number }>();
+  private requestCount = 0;
+  private warnedDocuments = new Set<string>();
+
+  constructor(
+    private readonly connection: Connection,
+    private readonly documents: TextDocuments<TextDocument>,
+    private readonly host: ModelHost,
+    private readonly service: CompletionService,
+    private readonly measurements: LayerMeasurements,
+    private readonly log: (message: string) => void,
+  ) {}
+
+  listen(): void {
+    this.connection.onRequest(InlineCompletionRequest.type, (params, token) => this.handle(params, token));
+    this.documents.onDidClose((event) => this.focus.delete(event.document.uri));
+  }
+
+  private async handle(params: InlineCompletionParams, token: CancellationToken): Promise<InlineCompletionList> {
+    const document = this.documents.get(params.textDocument.uri);
+    const model = this.host.modelInUse();
+    if (document === undefined || model === null || token.isCancellationRequested) return EMPTY;
+    const text = document.getText();
+    const refusal = refusalReason(text);
+    if (refusal !== null) {
+      if (!this.warnedDocuments.has(document.uri)) this.log(`No completions for ${document.uri}: ${refusal}`);
+      this.warnedDocuments.add(document.uri);
+      return EMPTY;
+    }
+    this.focus.set(document.uri, { line: params.position.line, used: ++this.requestCount });
+    const controller = new AbortController();
+    const subscription = token.onCancellationRequested(() => controller.abort());
+    const range = { start: params.position, end: params.position };
+    const settings = this.host.currentSettings;
+    const request = {
+      uri: document.uri,
+      languageId: document.languageId,
+      text,
+      offset: document.offsetAt(params.position),
+      context: settings.crossFileContext ? this.crossFileContext(document, settings.prefixTokens) : '',
+    };
+    const progressToken = params.partialResultToken;
+    const onPartial = (partial: string): void => {
+      if (progressToken === undefined || controller.signal.aborted) return;
+      const items: InlineCompletionItem[] = [{ insertText: partial, range }];
+      void this.connection.sendProgress(PARTIAL_ITEMS, progressToken, items).catch(() => undefined);
+    };
+    this.notifyGenerating(document.uri, true);
+    try {
+      const outcome = await this.service.complete(request, model, settings, controller.signal, onPartial);
+      if (outcome.stats !== null) this.reportStats(outcome.stats);
+      return outcome.text === '' || token.isCancellationRequested ? EMPTY : { items: [{ insertText: outcome.text, range }] };
+    } catch (error) {
+      this.log(`completion failed: ${messageOf(error)}`);
+      if (isEngineDeath(error)) this.host.engineFailed(error);
+      return EMPTY;
+    } finally {
+      subscription.dispose();
+      this.notifyGenerating(document.uri, false);
+    }
+  }
+
+  private crossFileContext(current: TextDocument, prefixTokens: number): string {
+    const open: OpenDocument[] = this.documents.all().map((doc) => ({
+      uri: doc.uri,
+      languageId: doc.languageId,
+      text: doc.getText(),
+      focusLine: this.focus.get(doc.uri)?.line ?? 0,
+      lastUsed: this.focus.get(doc.uri)?.used ?? 0,
+    }));
+    const maxChars = prefixTokens * completionRules.crossFileShare * completionRules.charsPerTokenGuess;
+    return crossFileContext(current, open, maxChars);
+  }
+
+  private reportStats(stats: CompletionStats): void {
+    this.measurements.record(stats);
+    void this.connection.sendNotification(StatsNotification, stats).catch(() => undefined);
+  }
+
+  private notifyGenerating(uri: string, generating: boolean): void {
+    const params: GeneratingParams = { uri, generating };
+    void this.connection.sendNotification(GeneratingNotification, params).catch(() => undefined);
+  }
+}
+
+function refusalReason(text: string): string | null {
+  if (text.length > completionRules.maxDocumentCharacters) {
+    return `the document has ${text.length} characters (more than ${completionRules.maxDocumentCharacters})`;
+  }
+  if (text.includes('\u0000')) return 'the document looks binary (it holds NUL characters)';
+  return null;
+}
+
+/** Errors after which the engine cannot serve another request (its worker is gone). */
+function isEngineDeath(error: unknown): boolean {
+  return /worker|terminated|exited|disposed/i.test(messageOf(error));
+}

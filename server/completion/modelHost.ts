@@ -1,0 +1,170 @@
+// The model's lifecycle as the server sees it: settings in, a loaded engine (or a clear error) out. A load runs in
+// the background; completions asked for meanwhile get no items. A broken model path, a failed load or an engine
+// that died is an 'error' state with a message the client shows; the server itself keeps running.
+import {
+  DEFAULT_SETTINGS,
+  type DevicePreference,
+  type ModelSummary,
+  type ServerSettings,
+  type ServerState,
+} from '../protocol.js';
+import type { ModelInUse } from './completionService.js';
+import type { CompletionEngine } from './engine.js';
+import { PromptBuilder, type FimMarkers } from './prompt.js';
+
+export interface OpenedModel {
+  engine: CompletionEngine;
+  summary: ModelSummary;
+  /** null: the package has no FIM tokens (prefix-only prompts). */
+  fim: (FimMarkers & { endOfText: string | null }) | null;
+}
+
+export type OpenModel = (path: string, device: DevicePreference) => Promise<OpenedModel>;
+
+/** A short full-decoding run after each load: it warms the sessions up and measures the speedup reference. */
+const WARMUP_PROMPT = 'def fibonacci(n):\n    """Return the n-th Fibonacci number."""\n';
+const WARMUP_TOKENS = 16;
+
+export class ModelHost {
+  private settings: ServerSettings = { ...DEFAULT_SETTINGS };
+  private opened: OpenedModel | null = null;
+  private fullTokensPerSecond: number | null = null;
+  private prompts: PromptBuilder | null = null;
+  private current: ServerState = { phase: 'loading', message: 'Starting', model: null, settings: this.settings };
+  /** Increases with every load request; a load that finishes after a newer one started is discarded. */
+  private loadNumber = 0;
+  private loading: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly openModel: OpenModel,
+    private readonly defaultModelPath: string,
+    private readonly onState: (state: ServerState) => void,
+    private readonly log: (message: string) => void,
+  ) {}
+
+  get state(): ServerState {
+    return this.current;
+  }
+
+  get currentSettings(): ServerSettings {
+    return this.settings;
+  }
+
+  /** Applies settings (validated against the loaded model); reloads when the model path or device changed. */
+  async applySettings(partial: Partial<ServerSettings>): Promise<ServerState> {
+    const next = { ...this.settings, ...withoutUndefined(partial) };
+    validate(next, this.opened?.summary ?? null);
+    const reload = this.opened === null || next.modelPath !== this.settings.modelPath || next.device !== this.settings.device;
+    this.settings = next;
+    if (reload) {
+      this.loading = this.load();
+      await this.loading;
+    } else {
+      this.setState({ ...this.current, settings: next });
+    }
+    return this.current;
+  }
+
+  /** The model to complete with, or null when none is ready (loading, error). */
+  modelInUse(): ModelInUse | null {
+    if (this.current.phase !== 'ready' || this.opened === null || this.prompts === null) return null;
+    const { engine, summary, fim } = this.opened;
+    return {
+      engine,
+      prompts: this.prompts,
+      // A layer chosen for another model may not exist in this one: fall back to the recommendation.
+      exitLayer: (this.settings.exitLayer ?? Infinity) < summary.numLayers ? (this.settings.exitLayer ?? 0) : summary.recommendedExitLayer,
+      draftLength: this.settings.draftLength ?? summary.recommendedDraftLength,
+      fimEndOfText: fim?.endOfText ?? null,
+      name: summary.name,
+      fullTokensPerSecond: this.fullTokensPerSecond,
+    };
+  }
+
+  /** The engine failed in a way that leaves it unusable (e.g. its worker died): show it, allow a reload. */
+  engineFailed(error: unknown): void {
+    const opened = this.opened;
+    this.opened = null;
+    this.setState({ ...this.current, phase: 'error', message: `The model engine stopped: ${messageOf(error)}. Change a setting or restart the server to reload it.` });
+    opened?.engine.dispose().catch((disposeError: unknown) => this.log(`dispose after failure: ${messageOf(disposeError)}`));
+  }
+
+  async dispose(): Promise<void> {
+    this.loadNumber++;
+    await this.loading.catch(() => undefined);
+    const opened = this.opened;
+    this.opened = null;
+    await opened?.engine.dispose();
+  }
+
+  private async load(): Promise<void> {
+    const number = ++this.loadNumber;
+    const path = this.settings.modelPath ?? this.defaultModelPath;
+    const previous = this.opened;
+    this.opened = null;
+    this.prompts = null;
+    this.setState({ phase: 'loading', message: `Loading the model from ${path}`, model: null, settings: this.settings });
+    await previous?.engine.dispose().catch((error: unknown) => this.log(`dispose of the previous model: ${messageOf(error)}`));
+    let opened: OpenedModel;
+    try {
+      opened = await this.openModel(path, this.settings.device);
+    } catch (error) {
+      if (number !== this.loadNumber) return;
+      const message = `Cannot load the model package at ${path}: ${messageOf(error)}. Choose a model folder (LayerSkip: Select Model Folder) or clear layerskip.modelPath to use the bundled model.`;
+      this.log(message);
+      this.setState({ phase: 'error', message, model: null, settings: this.settings });
+      return;
+    }
+    if (number !== this.loadNumber) {
+      await opened.engine.dispose();
+      return;
+    }
+    this.opened = opened;
+    this.prompts = new PromptBuilder((text) => Promise.resolve(opened.engine.tokenize(text)), opened.fim);
+    this.fullTokensPerSecond = await this.measureFullDecoding(opened);
+    if (number !== this.loadNumber) return;
+    const model = opened.summary;
+    this.log(`Model ready: ${model.name}, ${model.numLayers} layers on ${model.device}, FIM ${model.hasFim ? 'yes' : 'no (prefix-only prompts)'}, full decoding ${this.fullTokensPerSecond?.toFixed(1) ?? '?'} tokens/s`);
+    this.setState({ phase: 'ready', message: `${model.name} on ${model.device}`, model, settings: this.settings });
+  }
+
+  private async measureFullDecoding(opened: OpenedModel): Promise<number | null> {
+    try {
+      const prompt = await opened.engine.tokenize(WARMUP_PROMPT);
+      const result = await opened.engine.generate(prompt, { mode: 'full', maxNewTokens: WARMUP_TOKENS, temperature: 0 }, {});
+      return result.stats.tokensPerSecond > 0 ? result.stats.tokensPerSecond : null;
+    } catch (error) {
+      this.log(`warm-up generation failed: ${messageOf(error)}`);
+      return null;
+    }
+  }
+
+  private setState(state: ServerState): void {
+    this.current = state;
+    this.onState(state);
+  }
+}
+
+function validate(settings: ServerSettings, model: ModelSummary | null): void {
+  const { exitLayer, draftLength } = settings;
+  if (exitLayer !== null) {
+    const max = model === null ? Infinity : model.numLayers - 1;
+    if (!Number.isInteger(exitLayer) || exitLayer < 1 || exitLayer > max) {
+      throw new RangeError(`exit layer must be an integer from 1 to ${max} (got ${exitLayer})`);
+    }
+  }
+  if (draftLength !== null && (!Number.isInteger(draftLength) || draftLength < 1 || draftLength > 64)) {
+    throw new RangeError(`draft length must be an integer from 1 to 64 (got ${draftLength})`);
+  }
+  if (!Number.isInteger(settings.maxNewTokens) || settings.maxNewTokens < 1) {
+    throw new RangeError(`max new tokens must be a positive integer (got ${settings.maxNewTokens})`);
+  }
+}
+
+function withoutUndefined<T extends object>(partial: Partial<T>): Partial<T> {
+  return Object.fromEntries(Object.entries(partial).filter(([, value]) => value !== undefined)) as Partial<T>;
+}
+
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,84 @@
+// Composition root of the LSP server (stdio): wires text document sync, completion and the `layerskip/*`
+// requests. Usable from any LSP client: `node dist/server.js --stdio`.
+import * as path from 'node:path';
+import {
+  createConnection,
+  ProposedFeatures,
+  ResponseError,
+  ErrorCodes,
+  TextDocuments,
+  TextDocumentSyncKind,
+  type InitializeResult,
+} from 'vscode-languageserver/node';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import { CompletionService } from './completion/completionService.js';
+import { InlineCompletionHandler } from './completion/inlineCompletionHandler.js';
+import { LayerMeasurements } from './completion/layerMeasurements.js';
+import { messageOf, ModelHost } from './completion/modelHost.js';
+import { openModelPackage } from './completion/openModel.js';
+import {
+  DEFAULT_MODEL_DIR,
+  GetLayerMeasurementsRequest,
+  GetStateRequest,
+  SetSettingsRequest,
+  StateNotification,
+  type InitializationOptions,
+  type ServerSettings,
+  type ServerState,
+} from './protocol.js';
+
+// dist/server.js -> the package root holding media/.
+const packageRoot = path.resolve(__dirname, '..');
+
+const connection = createConnection(ProposedFeatures.all);
+const documents = new TextDocuments(TextDocument);
+const log = (message: string): void => connection.console.log(message);
+const measurements = new LayerMeasurements();
+const host = new ModelHost(
+  openModelPackage,
+  path.join(packageRoot, DEFAULT_MODEL_DIR),
+  (state) => void connection.sendNotification(StateNotification, state).catch(() => undefined),
+  log,
+);
+let initialSettings: Partial<ServerSettings> = {};
+
+connection.onInitialize((params): InitializeResult => {
+  const options = (params.initializationOptions ?? {}) as InitializationOptions;
+  initialSettings = options.settings ?? {};
+  return {
+    capabilities: {
+      textDocumentSync: TextDocumentSyncKind.Incremental,
+      ...(options.clientProvidesInlineCompletion ? {} : { inlineCompletionProvider: true }),
+    },
+    serverInfo: { name: 'layerskip-completion', version: '0.1.0' },
+  };
+});
+
+connection.onInitialized(() => {
+  host.applySettings(initialSettings).catch((error: unknown) => log(`initial settings rejected: ${messageOf(error)}`));
+});
+
+connection.onRequest(GetStateRequest, (): ServerState => host.state);
+connection.onRequest(GetLayerMeasurementsRequest, () => measurements.list());
+connection.onRequest(SetSettingsRequest, async (settings: Partial<ServerSettings>) => {
+  try {
+    const before = host.currentSettings.modelPath;
+    const state = await host.applySettings(settings);
+    if (state.settings.modelPath !== before) measurements.clear();
+    return state;
+  } catch (error) {
+    throw new ResponseError(ErrorCodes.InvalidParams, messageOf(error));
+  }
+});
+
+// Other editors configure the server through workspace/didChangeConfiguration ({ layerskip: {...} }).
+connection.onDidChangeConfiguration((change) => {
+  const settings = (change.settings as { layerskip?: Partial<ServerSettings> } | null)?.layerskip;
+  if (settings) host.applySettings(settings).catch((error: unknown) => log(`settings rejected: ${messageOf(error)}`));
+});
+
+new InlineCompletionHandler(connection, documents, host, new CompletionService(), measurements, log).listen();
+
+connection.onShutdown(() => host.dispose());
+documents.listen(connection);
+connection.listen();
