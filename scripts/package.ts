@@ -7,9 +7,8 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const repoRoot = path.resolve(__dirname, '..');
 
 // vsce target name -> onnxruntime-node binary directory (bin/napi-v6/<dir>). ORT 1.30 ships no darwin-x64.
 const ortBinaryDirByTarget: Record<string, string> = {
@@ -66,7 +65,7 @@ export function packageVsix(target: string): string {
   return out;
 }
 
-if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+if (require.main === module) {
   const targetFlag = process.argv.indexOf('--target');
   const target = targetFlag >= 0 ? process.argv[targetFlag + 1] : hostTarget();
   try {

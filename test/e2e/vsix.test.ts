@@ -7,8 +7,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { onnx } from 'onnx-proto';
-import { vsixPath } from '../../scripts/package.ts';
-import { prepareCodeServer, withEditor } from './support/editor.ts';
+import { vsixPath } from '../../scripts/package.js';
+import { prepareCodeServer, withEditor } from './support/editor.js';
 
 const extensionId = 'layerskip.layerskip-completion';
 const vsix = vsixPath();
@@ -34,7 +34,7 @@ function writeDoublingModel(file: string): void {
   fs.writeFileSync(file, onnx.ModelProto.encode(model).finish());
 }
 
-test('the installed .vsix holds only runtime files, and its onnxruntime-node runs a model', () => {
+void test('the installed .vsix holds only runtime files, and its onnxruntime-node runs a model', () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'layerskip-vsix-'));
   try {
     prepareCodeServer(root, [vsix], {});
@@ -84,7 +84,7 @@ test('the installed .vsix holds only runtime files, and its onnxruntime-node run
   }
 });
 
-test('the .vsix activates in code-server and shows its status bar item', async () => {
+void test('the .vsix activates in code-server and shows its status bar item', async () => {
   await withEditor({ name: 'activation', vsix, files: { 'hello.py': 'print("hello")\n' } }, async (editor) => {
     const item = await editor.waitForStatusBarItem(/LayerSkip/, 45_000);
     assert.match(item.label, /LayerSkip/);

@@ -1,7 +1,7 @@
 // End-to-end helpers: a real VS Code (code-server 4.100.3 = VS Code 1.100.3) driven by Debian's chromium through
 // playwright-core. Install the tools once with `npm run setup:e2e` (scripts/setup-e2e.sh; `npm run test:e2e` does it).
 //
-//   import { withEditor } from './support/editor.ts';
+//   import { withEditor } from './support/editor.js';
 //   await withEditor({ name: 'ghost-text', vsix: vsixPath(), files: { 'a.py': 'def f():\n' },
 //                      settings: { 'editor.inlineSuggest.enabled': true } }, async (editor) => {
 //     await editor.openFile('a.py');                         // Control+P, name, Enter; waits for the editor
@@ -21,9 +21,8 @@ import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export const repoRoot = path.resolve(__dirname, '..', '..', '..');
 export const e2eToolsDir = process.env.LAYERSKIP_E2E_DIR ?? path.join(repoRoot, '.e2e');
 export const codeServerBin = path.join(e2eToolsDir, 'node_modules', '.bin', 'code-server');
 export const chromiumPath = process.env.LAYERSKIP_CHROMIUM ?? '/usr/bin/chromium';
@@ -49,6 +48,7 @@ export interface Locator {
   getAttribute(name: string): Promise<string | null>;
   innerText(): Promise<string>;
   isVisible(): Promise<boolean>;
+  evaluateAll<R>(pageFunction: (elements: unknown[]) => R): Promise<R>;
 }
 export interface Page {
   goto(url: string, options?: { waitUntil?: 'load' | 'domcontentloaded'; timeout?: number }): Promise<unknown>;
@@ -235,6 +235,16 @@ function writeWorkspace(workspaceDir: string, files: Record<string, string>): vo
   }
 }
 
+// Runs in the page. Built from source text, not a TS arrow function: the transpiled closure could reference
+// helpers (tsx's __name) that do not exist in the page.
+const readStatusBarItems = new Function(
+  'items',
+  `return items.map((item) => ({
+     id: item.id,
+     label: item.querySelector('.statusbar-item-label')?.getAttribute('aria-label') ?? item.textContent.trim(),
+   }));`,
+) as (elements: unknown[]) => StatusBarItem[];
+
 function makeEditor(page: Page, url: string, root: string, workspaceDir: string, outputDir: string): Editor {
   const extensionsDir = path.join(root, 'extensions');
   const editor: Editor = {
@@ -262,16 +272,8 @@ function makeEditor(page: Page, url: string, root: string, workspaceDir: string,
       await page.keyboard.press('Enter');
     },
     async statusBarItems() {
-      const items = page.locator('.part.statusbar .statusbar-item');
-      const found: StatusBarItem[] = [];
-      for (let i = 0, n = await items.count(); i < n; i++) {
-        const item = items.nth(i);
-        const anchor = item.locator('.statusbar-item-label').first();
-        const ariaLabel = (await anchor.count()) > 0 ? await anchor.getAttribute('aria-label') : null;
-        const label = ariaLabel ?? (await item.innerText()).trim();
-        found.push({ id: (await item.getAttribute('id')) ?? '', label });
-      }
-      return found;
+      // One snapshot in the page: items come and go while the workbench starts, so counting then indexing races.
+      return page.locator('.part.statusbar .statusbar-item').evaluateAll(readStatusBarItems);
     },
     async waitForStatusBarItem(label, timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
