@@ -7,7 +7,7 @@ import type { LayerBackend } from '../engine/backend.js';
 import type { KvCache } from '../engine/kvCache.js';
 import type { ModelConfig } from './config.js';
 import { readManifest, type Manifest } from './manifest.js';
-import { checkLayerRange, checkRows } from './referenceBackend.js';
+import { checkLayerRange, checkRows } from './backendHelpers.js';
 import { inverseFrequencies, rotaryTables } from './rope.js';
 import { blocksPerRow, decodeRows, rowBytes } from './weightEncoding.js';
 

@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import { KvCache } from '../../server/engine/kvCache.js';
 import { inverseFrequencies, rotaryTables } from '../../server/model/rope.js';
 import { loadReferenceModel, type ReferenceModel } from '../../server/model/referenceForward.js';
-import { logitsAfterLayer, ReferenceBackend } from '../../server/model/referenceBackend.js';
+import { logitsAfterLayer } from '../../server/model/backendHelpers.js';
+import { ReferenceBackend } from '../../server/model/referenceBackend.js';
 import { generateCheckpoint } from '../support/checkpoints.js';
 
 function maxRelativeError(actual: Float32Array, expected: Float32Array): number {

@@ -1,0 +1,36 @@
+// `layerskip convert <hf-checkpoint-dir> <out-dir> [--dtype fp32|fp16|int8|int4] [--force] [--exit-layer E]`
+import { parseArgs } from 'node:util';
+import { convertCheckpoint } from '../model/convert.js';
+import { PACKAGE_DTYPES, type PackageDtype } from '../model/weightEncoding.js';
+
+const USAGE =
+  'usage: layerskip convert <hf-checkpoint-dir> <out-dir> [--dtype fp32|fp16|int8|int4] [--force] [--exit-layer E]';
+
+export const command = {
+  summary: 'convert a Hugging Face Llama checkpoint into a LayerSkip model package',
+  async run(args: string[]): Promise<void> {
+    const { values, positionals } = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        dtype: { type: 'string', default: 'fp16' },
+        force: { type: 'boolean', default: false },
+        'exit-layer': { type: 'string' },
+      },
+    });
+    if (positionals.length !== 2) throw new Error(USAGE);
+    const dtype = values.dtype as PackageDtype;
+    if (!PACKAGE_DTYPES.includes(dtype)) throw new Error(`--dtype must be one of ${PACKAGE_DTYPES.join(', ')}\n${USAGE}`);
+    const exitLayer = values['exit-layer'] === undefined ? undefined : Number(values['exit-layer']);
+    const [source, destination] = positionals;
+    const started = Date.now();
+    const manifest = await convertCheckpoint(source, destination, {
+      dtype,
+      force: values.force,
+      recommendedExitLayer: exitLayer,
+      onProgress: (message) => process.stderr.write(`convert: ${message}\n`),
+    });
+    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    process.stderr.write(`convert: wrote ${destination} (${manifest.config.numLayers} layers, ${dtype}) in ${seconds} s\n`);
+  },
+};

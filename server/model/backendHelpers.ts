@@ -1,0 +1,40 @@
+// Helpers shared by every LayerBackend implementation and its callers: argument checks, argmax, a fresh run.
+import type { LayerBackend } from '../engine/backend.js';
+import { KvCache } from '../engine/kvCache.js';
+import type { ModelConfig } from './config.js';
+
+export function checkLayerRange(config: ModelConfig, from: number, to: number): void {
+  if (!Number.isInteger(from) || !Number.isInteger(to) || from < 0 || to > config.numLayers || from > to) {
+    throw new RangeError(`layer range [${from}, ${to}) is not inside [0, ${config.numLayers}]`);
+  }
+}
+
+export function checkRows(config: ModelConfig, hidden: Float32Array): number {
+  if (hidden.length === 0 || hidden.length % config.hiddenSize !== 0) {
+    throw new RangeError(`hidden has ${hidden.length} values, not a positive multiple of ${config.hiddenSize}`);
+  }
+  return hidden.length / config.hiddenSize;
+}
+
+/** Index of the largest value of each row (first one on ties, like torch.argmax and onnx ArgMax). */
+export function argmaxRows(logits: Float32Array, vocabSize: number): Int32Array {
+  const out = new Int32Array(logits.length / vocabSize);
+  for (let r = 0; r < out.length; r++) {
+    let best = 0;
+    for (let v = 1; v < vocabSize; v++) if (logits[r * vocabSize + v] > logits[r * vocabSize + best]) best = v;
+    out[r] = best;
+  }
+  return out;
+}
+
+/** Logits [tokens.length, vocab] after the first `exitLayer` layers of a fresh run (norm + head applied). */
+export async function logitsAfterLayer(
+  backend: LayerBackend,
+  tokens: readonly number[],
+  exitLayer: number,
+): Promise<Float32Array> {
+  const { numLayers, numKvHeads, headDim } = backend.config;
+  const cache = new KvCache(numLayers, numKvHeads, headDim, tokens.length);
+  const hidden = await backend.runLayers(0, exitLayer, backend.embed(tokens), cache);
+  return backend.logits(hidden);
+}
