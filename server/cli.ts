@@ -8,6 +8,11 @@ interface Command {
 }
 
 const commands: Record<string, () => Promise<Command>> = {
+  download: async () => (await import('./cli/download.js')).command,
+  models: async () => (await import('./cli/models.js')).command,
+  convert: async () => (await import('./cli/convert.js')).command,
+  info: async () => (await import('./cli/info.js')).command,
+  logits: async () => (await import('./cli/logits.js')).command,
 };
 
 function usage(): string {

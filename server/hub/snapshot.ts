@@ -17,8 +17,8 @@ export interface SnapshotRequest {
   hubCache: string;
   /** HF_HUB_OFFLINE: only use what the cache already has. */
   offline?: boolean;
-  /** Free space needed beyond the download itself (e.g. for the converted package, on the same disk). */
-  extraBytesNeeded?: number;
+  /** Runs after the file list is known and before any byte is fetched (e.g. a free-space check for later steps). */
+  beforeTransfer?: (files: RepoFile[]) => Promise<void>;
   /** Which files to fetch; defaults to what the converter reads. */
   select?: (files: RepoFile[]) => RepoFile[];
   onProgress?: (progress: TransferProgress) => void;
@@ -57,7 +57,8 @@ export async function downloadSnapshot(request: SnapshotRequest): Promise<Snapsh
   const bytesTotal = files.reduce((sum, file) => sum + file.size, 0);
   let bytesDone = 0;
   for (const file of files) bytesDone += await bytesAlreadyPresent(cache, file);
-  await ensureFreeSpace(cache.root, bytesTotal - bytesDone + (request.extraBytesNeeded ?? 0), `downloading ${repoId}`);
+  await ensureFreeSpace(cache.root, bytesTotal - bytesDone, `downloading ${repoId}`);
+  await request.beforeTransfer?.(files);
 
   const startedWith = bytesDone;
   const meter = new RateMeter();

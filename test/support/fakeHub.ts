@@ -3,8 +3,10 @@
 // inject faults. Servers are unref'd, close themselves after `lifetimeMs`, and refuse work past `maxRequests`, so
 // a test that forgets to close them cannot hang the run.
 import { createHash } from 'node:crypto';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join, sep } from 'node:path';
 
 export interface FakeFile {
   content: Uint8Array;
@@ -344,4 +346,15 @@ function serveContent(hub: FakeHub, request: IncomingMessage, response: ServerRe
     return;
   }
   response.end(body);
+}
+
+/** A repo serving every file of a local folder (e.g. a generated checkpoint); safetensors are LFS files. */
+export function repoFromDirectory(dir: string, extra: Partial<FakeRepo> = {}): FakeRepo {
+  const files: Record<string, FakeFile> = {};
+  for (const name of readdirSync(dir, { recursive: true }).map(String)) {
+    const path = join(dir, name);
+    if (!statSync(path).isFile()) continue;
+    files[name.split(sep).join('/')] = { content: readFileSync(path), lfs: /\.(safetensors|bin|pth)$/.test(name) };
+  }
+  return { files, ...extra };
 }
