@@ -13,7 +13,7 @@ import { repoFromDirectory, startFakeHub, type FakeHub, type FakeRepo } from '..
 
 const REPO = 'facebook/layerskip-test-tiny';
 const TOKEN = 'hf_cliSecretTokenNeverPrinted42';
-const CLI = join(import.meta.dirname, '..', '..', 'server', 'cli.ts');
+const CLI = join(__dirname, '..', '..', 'server', 'cli.ts');
 
 interface CliRun {
   code: number | null;
