@@ -33,7 +33,10 @@ export interface CheckpointOptions {
   quietLayers?: { fromLayer: number; scale: number };
   /** Tensors to leave out (bad-input tests). */
   omitTensors?: string[];
-  /** Merged into config.json last (bad-input tests, other rope settings). */
+  /**
+   * Merged into config.json only (the weights follow the other options): bad-input tests, other rope settings.
+   * The returned `config` reflects them when config.json still parses.
+   */
   configOverrides?: Record<string, unknown>;
 }
 
@@ -136,7 +139,6 @@ export function checkpointConfigJson(options: CheckpointOptions, vocabSize: numb
     attention_bias: false,
     mlp_bias: false,
     torch_dtype: { F32: 'float32', F16: 'float16', BF16: 'bfloat16' }[options.dtype ?? spec.dtype],
-    ...options.configOverrides,
   };
 }
 
@@ -145,13 +147,23 @@ export function generateCheckpoint(options: CheckpointOptions): GeneratedCheckpo
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), `ckpt-${options.family}-`));
   mkdirSync(dir, { recursive: true });
   const tokenizer = byteLevelTokenizer(spec.specials);
-  const configJson = checkpointConfigJson(options, tokenizer.vocabSize, tokenizer.ids);
+  const baseJson = checkpointConfigJson(options, tokenizer.vocabSize, tokenizer.ids);
+  const configJson = { ...baseJson, ...options.configOverrides };
   writeFileSync(join(dir, 'config.json'), JSON.stringify(configJson, null, 2));
   writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(tokenizer.tokenizerJson));
   writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify(tokenizer.tokenizerConfig, null, 2));
-  const config = parseHfConfig(configJson);
-  writeWeights(dir, config, options, spec.dtype);
-  return { dir, family: options.family, config };
+  // weights follow the options, not the overrides, so an override can contradict them (bad-input tests)
+  const weightsConfig = parseHfConfig(baseJson);
+  writeWeights(dir, weightsConfig, options, spec.dtype);
+  return { dir, family: options.family, config: parseOrNull(configJson) ?? weightsConfig };
+}
+
+function parseOrNull(json: unknown): ModelConfig | null {
+  try {
+    return parseHfConfig(json);
+  } catch {
+    return null;
+  }
 }
 
 function writeWeights(dir: string, config: ModelConfig, options: CheckpointOptions, familyDtype: FloatDtype): void {
