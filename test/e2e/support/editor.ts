@@ -187,22 +187,22 @@ export async function startCodeServer(
   child.stdout.on('data', collect);
   child.stderr.on('data', collect);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const signalGroup = (signal: NodeJS.Signals): void => {
+    try {
+      process.kill(-(child.pid as number), signal);
+    } catch {
+      // no process of the group is left
+    }
+  };
   const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
-      try {
-        process.kill(-child.pid, 'SIGTERM');
-      } catch {
-        // the group is already gone
+    if (child.pid !== undefined) {
+      // SIGTERM first so code-server shuts down cleanly; then SIGKILL for whatever the group still holds (an
+      // extension host was seen outliving its server).
+      signalGroup('SIGTERM');
+      if (child.exitCode === null && child.signalCode === null) {
+        await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000))]);
       }
-      const killTimer = setTimeout(() => {
-        try {
-          process.kill(-(child.pid as number), 'SIGKILL');
-        } catch {
-          // the group is already gone
-        }
-      }, 5_000);
-      await exited;
-      clearTimeout(killTimer);
+      signalGroup('SIGKILL');
     }
     fs.closeSync(log);
   };
