@@ -13,6 +13,7 @@ const commands: Record<string, () => Promise<Command>> = {
   convert: async () => (await import('./cli/convert.js')).command,
   info: async () => (await import('./cli/info.js')).command,
   logits: async () => (await import('./cli/logits.js')).command,
+  generate: async () => (await import('./cli/generate.js')).command,
 };
 
 function usage(): string {

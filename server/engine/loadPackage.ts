@@ -1,0 +1,28 @@
+/** Opens a model package (ONNX layers + head + tokenizer) as an in-process Engine. */
+import { join } from 'node:path';
+import { OnnxBackend, type OnnxBackendOptions } from '../model/onnxBackend.js';
+import { Engine } from './engine.js';
+import { PackageTokenizer } from './tokenizer.js';
+
+export type { ExecutionProvider } from '../model/onnxBackend.js';
+export type PackageEngineOptions = OnnxBackendOptions;
+
+export async function loadPackageEngine(dir: string, options: PackageEngineOptions = {}): Promise<Engine> {
+  const backend = await OnnxBackend.load(dir, options);
+  try {
+    const { manifest } = backend;
+    const { file, config, fim } = manifest.tokenizer;
+    const codec = await PackageTokenizer.load(join(dir, file), config === null ? null : join(dir, config));
+    return new Engine({
+      backend,
+      codec,
+      device: backend.executionProvider,
+      manifest,
+      recommendations: { exitLayer: manifest.layerskip.recommendedExitLayer, draftLength: manifest.layerskip.recommendedDraftLength },
+      extraStopTokens: fim === null ? [] : [fim.ids.eot],
+    });
+  } catch (error) {
+    await backend.dispose();
+    throw error;
+  }
+}
