@@ -2,7 +2,9 @@
 // cancellation wired to the engine's abort signal and partial results streamed as `$/progress`.
 import {
   InlineCompletionRequest,
+  LSPErrorCodes,
   ProgressType,
+  ResponseError,
   type CancellationToken,
   type Connection,
   type InlineCompletionItem,
@@ -80,8 +82,11 @@ export class InlineCompletionHandler {
     try {
       const outcome = await this.service.complete(request, model, settings, controller.signal, onPartial);
       if (outcome.stats !== null) this.reportStats(outcome.stats);
-      return outcome.text === '' || token.isCancellationRequested ? EMPTY : { items: [{ insertText: outcome.text, range }] };
+      // LSP: a cancelled request is answered with RequestCancelled, not with a result the client no longer wants.
+      if (token.isCancellationRequested) throw new ResponseError(LSPErrorCodes.RequestCancelled, 'cancelled');
+      return outcome.text === '' ? EMPTY : { items: [{ insertText: outcome.text, range }] };
     } catch (error) {
+      if (error instanceof ResponseError) throw error;
       this.log(`completion failed: ${messageOf(error)}`);
       if (isEngineDeath(error)) this.host.engineFailed(error);
       return EMPTY;

@@ -1,0 +1,122 @@
+// The real server over stdio: completions, streaming, cancellation mid-generation, settings, bad models, bad input.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { CancellationTokenSource, ErrorCodes, ResponseError } from 'vscode-languageserver-protocol/node';
+import { LspSession, textOf, tinyModelPackage } from './lsp-harness.js';
+
+const SOURCE = [
+  'function add(a: number, b: number): number {',
+  '  return a + b;',
+  '}',
+  '',
+  'function main() {',
+  '  const total = add(1, 2);',
+  '  console.log(total);',
+  '}',
+  '',
+].join('\n');
+
+void describe('completions from a FIM model package', () => {
+  let session: LspSession;
+  before(async () => {
+    session = await LspSession.start({ modelPath: await tinyModelPackage('codellama'), timeBudgetMs: null, maxNewTokens: 24 });
+  });
+  after(async () => {
+    assert.equal(await session.close(), 0, 'the server exits cleanly on shutdown + exit');
+  });
+
+  void it('loads the package, reports its layers and FIM tokens, and answers inlineCompletion', async () => {
+    const state = await session.waitForPhase('ready');
+    assert.equal(state.model?.numLayers, 6);
+    assert.equal(state.model?.hasFim, true);
+    assert.equal(session.capabilities.inlineCompletionProvider, true, 'advertised to ordinary LSP clients');
+    await session.open('file:///w/a.ts', SOURCE);
+    const list = await session.complete('file:///w/a.ts', { line: 5, character: 16 });
+    const stats = session.stats.at(-1);
+    assert.ok(stats, 'a stats notification follows every completion that ran the model');
+    assert.ok(stats.generatedTokens > 0);
+    assert.equal(stats.exitLayer, state.model?.recommendedExitLayer);
+    assert.equal(stats.mode, 'self-speculative');
+    assert.equal(stats.delivered, list.items.length > 0);
+    assert.ok(stats.drafted > 0, 'self-speculative decoding drafted tokens');
+    for (const item of list.items) {
+      assert.ok(!textOf({ items: [item] }).includes('\n'), 'text follows the cursor: one line only');
+      assert.deepEqual(item.range, { start: { line: 5, character: 16 }, end: { line: 5, character: 16 } });
+    }
+    assert.deepEqual(session.generating.slice(-2), [true, false], 'generating on, then off');
+  });
+
+  void it('re-uses the prompt cache between keystrokes', async (t) => {
+    await session.waitForPhase('ready');
+    const uri = 'file:///w/typing.ts';
+    let text = SOURCE + 'function sum(xs: number[]) {\n  ';
+    await session.open(uri, text);
+    const hits: number[] = [];
+    for (const ch of 'let s') {
+      await session.insert(uri, { line: 10, character: text.length - text.lastIndexOf('\n') - 1 }, ch);
+      text += ch;
+      await session.complete(uri, { line: 10, character: text.length - text.lastIndexOf('\n') - 1 });
+      const stats = session.stats.at(-1);
+      assert.ok(stats);
+      hits.push(stats.promptCacheHitTokens / stats.promptTokens);
+    }
+    t.diagnostic(`prompt-cache hit shares per keystroke: ${hits.map((h) => h.toFixed(2)).join(', ')}`);
+    assert.ok(hits.slice(1).every((share) => share > 0.8), `prompt-cache hit shares ${hits.map((h) => h.toFixed(2)).join(', ')}`);
+  });
+
+  void it('applies settings without a restart: the next completion uses the new exit layer', async () => {
+    const state = await session.setSettings({ exitLayer: 2, draftLength: 3 });
+    assert.equal(state.settings.exitLayer, 2);
+    assert.equal(state.phase, 'ready');
+    await session.complete('file:///w/a.ts', { line: 6, character: 2 });
+    const stats = session.stats.at(-1);
+    assert.equal(stats?.exitLayer, 2);
+    assert.equal(stats?.draftLength, 3);
+    await session.setSettings({ mode: 'full' });
+    await session.complete('file:///w/a.ts', { line: 6, character: 2 });
+    assert.equal(session.stats.at(-1)?.mode, 'full');
+    assert.equal(session.stats.at(-1)?.drafted, 0);
+    await session.setSettings({ mode: 'self-speculative', exitLayer: null, draftLength: null });
+  });
+
+  void it('rejects an exit layer the model does not have, with a clear error, and keeps working', async () => {
+    await assert.rejects(session.setSettings({ exitLayer: 6 }), (error: unknown) => {
+      assert.ok(error instanceof ResponseError);
+      assert.equal(error.code, ErrorCodes.InvalidParams);
+      assert.match(error.message, /exit layer must be an integer from 1 to 5/);
+      return true;
+    });
+    assert.equal((await session.waitForPhase('ready')).settings.exitLayer, null);
+  });
+
+  void it('stops generating as soon as the request is cancelled', async (t) => {
+    await session.setSettings({ maxNewTokens: 4000 });
+    const uri = 'file:///w/long.ts';
+    await session.open(uri, 'const data = [\n');
+    const position = { line: 1, character: 0 };
+    // Uncancelled first, to know how long this generation runs.
+    let started = performance.now();
+    await session.complete(uri, position);
+    const fullMs = performance.now() - started;
+    const fullTokens = session.stats.at(-1)?.generatedTokens ?? 0;
+    const statsBefore = session.stats.length;
+    const cancel = new CancellationTokenSource();
+    started = performance.now();
+    const pending = session.complete(uri, position, { cancel });
+    setTimeout(() => cancel.cancel(), 40);
+    await assert.rejects(pending, (error: unknown) => error instanceof ResponseError && error.code === -32800);
+    const cancelledMs = performance.now() - started;
+    // The server answers $/cancelRequest; then the generating flag drops once the engine has stopped.
+    const stopDeadline = Date.now() + 2000;
+    while (session.generating.at(-1) !== false && Date.now() < stopDeadline) await new Promise((r) => setTimeout(r, 5));
+    const stoppedMs = performance.now() - started;
+    t.diagnostic(`uncancelled ${fullMs.toFixed(0)} ms / ${fullTokens} tokens; cancelled at 40 ms: answered at ${cancelledMs.toFixed(0)} ms, engine stopped at ${stoppedMs.toFixed(0)} ms`);
+    assert.ok(fullMs > 300, `the uncancelled generation is long enough to cancel (${fullMs.toFixed(0)} ms, ${fullTokens} tokens)`);
+    assert.ok(stoppedMs < 40 + 200, `engine stopped ${stoppedMs.toFixed(0)} ms after the request (cancel at 40 ms; uncancelled ${fullMs.toFixed(0)} ms)`);
+    assert.ok(cancelledMs < 40 + 200);
+    assert.equal(session.stats.length, statsBefore, 'a cancelled completion reports no stats');
+    await session.setSettings({ maxNewTokens: 24 });
+    await session.complete('file:///w/a.ts', { line: 5, character: 16 });
+    assert.equal(session.stats.length, statsBefore + 1, 'the next request runs normally');
+  });
+});
