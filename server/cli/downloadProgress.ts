@@ -9,7 +9,7 @@ export type ProgressMode = 'bar' | 'json' | 'none';
 /** Events of `--progress json`, one JSON object per stdout line. */
 export type DownloadEvent =
   | { event: 'note'; message: string }
-  | ({ event: 'download' } & TransferProgress)
+  | ({ event: 'download'; summary: string } & TransferProgress)
   | { event: 'convert'; message: string }
   | { event: 'done'; packageDir?: string; name?: string; snapshotDir: string; commit: string; bytesFetched: number }
   | { event: 'error'; kind: string; message: string };
@@ -40,7 +40,7 @@ export function createProgressReporter(mode: ProgressMode, token: string | undef
     const emit = (event: DownloadEvent): void => void streams.out.write(safe(JSON.stringify(event)) + '\n');
     return {
       note: (message) => emit({ event: 'note', message }),
-      download: (progress) => emit({ event: 'download', ...progress }),
+      download: (progress) => emit({ event: 'download', summary: describeProgress(progress), ...progress }),
       convert: (message) => emit({ event: 'convert', message }),
       done: (result) => emit({ event: 'done', ...result }),
       failed: (kind, message) => emit({ event: 'error', kind, message }),

@@ -34,6 +34,7 @@ async function run(args: string[]): Promise<void> {
   }
   if (action === 'remove' && name !== undefined) {
     await removeInstalledPackage(dir, name);
+    if (values.json) return print({ removed: name, dir });
     process.stderr.write(`removed ${name} from ${dir}\n`);
     return;
   }
