@@ -19,6 +19,8 @@ export interface CheckpointOptions {
   hiddenSize?: number;
   intermediateSize?: number;
   numHeads?: number;
+  /** At least the tokenizer's size (default: exactly that, ~270); larger for realistic embedding sizes. */
+  vocabSize?: number;
   /** Defaults: numHeads for MHA families (Llama 2, CodeLlama), numHeads / 2 for GQA families (Llama 3, 3.2). */
   numKvHeads?: number;
   /** Storage dtype of the safetensors; defaults to each family's real one (F16 for Llama 2, BF16 otherwise). */
@@ -147,7 +149,10 @@ export function generateCheckpoint(options: CheckpointOptions): GeneratedCheckpo
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), `ckpt-${options.family}-`));
   mkdirSync(dir, { recursive: true });
   const tokenizer = byteLevelTokenizer(spec.specials);
-  const baseJson = checkpointConfigJson(options, tokenizer.vocabSize, tokenizer.ids);
+  if (options.vocabSize !== undefined && options.vocabSize < tokenizer.vocabSize) {
+    throw new RangeError(`vocabSize ${options.vocabSize} is below the tokenizer's ${tokenizer.vocabSize} tokens`);
+  }
+  const baseJson = checkpointConfigJson(options, options.vocabSize ?? tokenizer.vocabSize, tokenizer.ids);
   const configJson = { ...baseJson, ...options.configOverrides };
   writeFileSync(join(dir, 'config.json'), JSON.stringify(configJson, null, 2));
   writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(tokenizer.tokenizerJson));
