@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { CompletionStats } from '../server/protocol.js';
 import { registerCommands } from './commands.js';
+import { registerHubCommands } from './hub/register.js';
 import { ACCEPTED_COMMAND, InlineProvider } from './inlineProvider.js';
 import { ServerClient } from './serverClient.js';
 import { affectsServer, isEnabled, SECTION, serverSettings } from './settings.js';
@@ -51,6 +52,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       });
     }),
   );
+  registerHubCommands(context, output);
   statusBar.setState(client.state);
   await client.start();
 }

@@ -65,7 +65,9 @@ export async function downloadAndSwitch(deps: HubDeps, repoId: string, dtype: Pa
     await ui.info('LayerSkip: download cancelled. Files already downloaded stay in the Hugging Face cache, so the next download resumes.');
     return;
   }
-  await ui.error(`LayerSkip: ${message}`, ...errorActions(deps, kind, modelPage, () => downloadAndSwitch(deps, repoId, dtype, token)));
+  // A retry picks up a token saved in the meantime (e.g. by the Set Token button).
+  const retry = async (): Promise<void> => downloadAndSwitch(deps, repoId, dtype, (await deps.tokens.current()).token ?? token);
+  await ui.error(`LayerSkip: ${message}`, ...errorActions(deps, kind, modelPage, retry));
 }
 
 /** Buttons that help with each kind of failure. */
