@@ -15,11 +15,13 @@ import { PromptBuilder, type FimMarkers } from './prompt.js';
 export interface OpenedModel {
   engine: CompletionEngine;
   summary: ModelSummary;
+  /** Put in front of every prompt when the model has one (Llama-family models expect it). */
+  bosTokenId: number | null;
   /** null: the package has no FIM tokens (prefix-only prompts). */
   fim: (FimMarkers & { endOfText: string | null }) | null;
 }
 
-export type OpenModel = (path: string, device: DevicePreference) => Promise<OpenedModel>;
+export type OpenModel = (path: string, device: DevicePreference, log: (message: string) => void) => Promise<OpenedModel>;
 
 /** A short full-decoding run after each load: it warms the sessions up and measures the speedup reference. */
 const WARMUP_PROMPT = 'def fibonacci(n):\n    """Return the n-th Fibonacci number."""\n';
@@ -107,7 +109,7 @@ export class ModelHost {
     await previous?.engine.dispose().catch((error: unknown) => this.log(`dispose of the previous model: ${messageOf(error)}`));
     let opened: OpenedModel;
     try {
-      opened = await this.openModel(path, this.settings.device);
+      opened = await this.openModel(path, this.settings.device, this.log);
     } catch (error) {
       if (number !== this.loadNumber) return;
       const message = `Cannot load the model package at ${path}: ${messageOf(error)}. Choose a model folder (LayerSkip: Select Model Folder) or clear layerskip.modelPath to use the bundled model.`;
@@ -120,7 +122,7 @@ export class ModelHost {
       return;
     }
     this.opened = opened;
-    this.prompts = new PromptBuilder((text) => Promise.resolve(opened.engine.tokenize(text)), opened.fim);
+    this.prompts = new PromptBuilder((text) => Promise.resolve(opened.engine.tokenize(text)), opened.fim, opened.bosTokenId);
     this.fullTokensPerSecond = await this.measureFullDecoding(opened);
     if (number !== this.loadNumber) return;
     const model = opened.summary;
@@ -130,7 +132,7 @@ export class ModelHost {
 
   private async measureFullDecoding(opened: OpenedModel): Promise<number | null> {
     try {
-      const prompt = await opened.engine.tokenize(WARMUP_PROMPT);
+      const prompt = [...(opened.bosTokenId === null ? [] : [opened.bosTokenId]), ...(await opened.engine.tokenize(WARMUP_PROMPT))];
       const result = await opened.engine.generate(prompt, { mode: 'full', maxNewTokens: WARMUP_TOKENS, temperature: 0 }, {});
       return result.stats.tokensPerSecond > 0 ? result.stats.tokensPerSecond : null;
     } catch (error) {

@@ -1,34 +1,23 @@
-// Opens a model package for completion: ONNX layers + tokenizer into an engine, and the summary the client shows.
+// Opens a model package for completion (the engine's loader) and describes it for the client.
 import { existsSync } from 'node:fs';
-import { basename, join } from 'node:path';
-import { Engine } from '../engine/engine.js';
-import { PackageTokenizer } from '../engine/tokenizer.js';
-import { OnnxBackend, type ExecutionProvider } from '../model/onnxBackend.js';
+import { basename } from 'node:path';
+import { loadPackageEngine, type ExecutionProvider } from '../engine/loadPackage.js';
+import type { Manifest } from '../model/manifest.js';
 import type { DevicePreference } from '../protocol.js';
 import type { OpenedModel } from './modelHost.js';
 
-/** 'auto' tries CUDA where an NVIDIA device node exists (OnnxBackend falls back to CPU if CUDA cannot load). */
+/** 'auto' tries CUDA where an NVIDIA device node exists (the backend falls back to CPU if CUDA cannot load). */
 function executionProvider(device: DevicePreference): ExecutionProvider {
   if (device !== 'auto') return device;
   return existsSync('/dev/nvidia0') ? 'cuda' : 'cpu';
 }
 
-export async function openModelPackage(dir: string, device: DevicePreference, log: (message: string) => void = () => undefined): Promise<OpenedModel> {
+export async function openModelPackage(dir: string, device: DevicePreference, log: (message: string) => void): Promise<OpenedModel> {
   if (!existsSync(dir)) throw new Error(`the folder ${dir} does not exist`);
-  const backend = await OnnxBackend.load(dir, { executionProvider: executionProvider(device), onWarning: log });
-  const { manifest } = backend;
-  const tokenizer = manifest.tokenizer;
-  const codec = await PackageTokenizer.load(join(dir, tokenizer.file), tokenizer.config === null ? null : join(dir, tokenizer.config));
-  const recommendations = { exitLayer: manifest.layerskip.recommendedExitLayer, draftLength: manifest.layerskip.recommendedDraftLength };
-  const fim = tokenizer.fim;
-  const engine = new Engine({
-    backend,
-    codec,
-    device: backend.executionProvider,
-    manifest,
-    recommendations,
-    extraStopTokens: fim === null ? [] : [fim.ids.eot],
-  });
+  const engine = await loadPackageEngine(dir, { executionProvider: executionProvider(device), onWarning: log });
+  const info = engine.info();
+  const manifest = info.manifest as Manifest;
+  const fim = manifest.tokenizer.fim;
   return {
     engine: {
       generate: (prompt, params, options) => engine.generate(prompt, params, options),
@@ -38,12 +27,13 @@ export async function openModelPackage(dir: string, device: DevicePreference, lo
     summary: {
       path: dir,
       name: manifest.source.checkpoint || basename(dir),
-      numLayers: manifest.config.numLayers,
-      device: backend.executionProvider,
+      numLayers: info.config.numLayers,
+      device: info.device,
       hasFim: fim !== null,
-      recommendedExitLayer: recommendations.exitLayer,
-      recommendedDraftLength: recommendations.draftLength,
+      recommendedExitLayer: info.recommendations.exitLayer,
+      recommendedDraftLength: info.recommendations.draftLength,
     },
+    bosTokenId: info.config.bosTokenId,
     fim: fim === null ? null : { prefix: fim.prefix, suffix: fim.suffix, middle: fim.middle, endOfText: fim.eot },
   };
 }

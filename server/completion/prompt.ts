@@ -1,5 +1,5 @@
 // Fill-in-the-middle prompt with token budgets, laid out so that consecutive keystrokes share a long token prefix
-// (the engine's prompt cache then re-uses it): [PRE] snippets prefix-window [SUF] suffix-window [MID].
+// (the engine's prompt cache then re-uses it): [BOS] [PRE] snippets prefix-window [SUF] suffix-window [MID].
 // The prefix window starts at a line boundary that stays put while the user types; it moves only when the window
 // outgrows its budget, and then jumps so that a quarter of the budget is free again.
 import { completionRules } from './rules.js';
@@ -43,17 +43,20 @@ export class PromptBuilder {
     private readonly tokenize: Tokenize,
     /** null: the model has no FIM tokens, prompts are prefix-only. */
     private readonly fim: FimMarkers | null,
+    private readonly bosTokenId: number | null = null,
   ) {}
 
   async build(input: PromptInput, budget: PromptBudget): Promise<Prompt> {
     const contextTokens = input.context === '' ? [] : await this.tokenize(input.context);
     const prefixBudget = Math.max(16, budget.prefixTokens - contextTokens.length);
     const { tokens: prefixTokens, start } = await this.prefixWindow(input, prefixBudget);
-    if (this.fim === null) return { tokens: [...contextTokens, ...prefixTokens], windowStart: start };
+    const bos = this.bosTokenId === null ? [] : [this.bosTokenId];
+    if (this.fim === null) return { tokens: [...bos, ...contextTokens, ...prefixTokens], windowStart: start };
     const markers = await this.markers(this.fim);
     const suffixTokens = await this.suffixWindow(input.suffix, budget.suffixTokens);
     return {
       tokens: [
+        ...bos,
         ...markers.prefix,
         ...contextTokens,
         ...prefixTokens,

@@ -63,6 +63,8 @@ void test('without FIM markers the prompt is the prefix alone', async () => {
   const builder = new PromptBuilder(charTokenizer, null);
   const prompt = await builder.build({ uri: 'a', prefix: 'abc\ndef', suffix: 'ghi', context: '// ctx\n' }, { prefixTokens: 100, suffixTokens: 100 });
   assert.equal(decode(prompt.tokens), '// ctx\nabc\ndef');
+  const withBos = await new PromptBuilder(charTokenizer, MARKERS, 1).build({ uri: 'a', prefix: 'x', suffix: 'y', context: '' }, { prefixTokens: 10, suffixTokens: 10 });
+  assert.deepEqual(withBos.tokens, [1, -1, 120, -2, 121, -3], 'BOS, then PRE x SUF y MID');
 });
 
 void test('a single line longer than the budget keeps its last tokens', async () => {
