@@ -1,0 +1,155 @@
+// `npm run bench [-- --model <package>] [--exit-layer E] [--draft d] [--max-tokens N] [--provider cpu|webgpu|cuda]
+//   [--threads N] [--out FILE]`
+// Runs the same code-completion prompts through full, self-speculative (fixed and adaptive d) and early-exit
+// decoding, greedy, in one process; checks self-speculative output == full output; prints tables and writes JSON.
+// Without --model it builds and uses a random test model (see benchModel.ts) and says so.
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import type { Engine, GenerationParams, GenerationStats } from '../engine/engine.js';
+import { loadPackageEngine } from '../engine/loadPackage.js';
+import type { Manifest } from '../model/manifest.js';
+import { EXECUTION_PROVIDERS, type ExecutionProvider } from '../model/onnxBackend.js';
+import { createTestModelPackage } from './benchModel.js';
+import { modesTable, summarizeMode, table, type ModeSummary } from './benchReport.js';
+import { PROMPTS, type CompletionPrompt } from './prompts.js';
+
+const CONTEXT_LENGTHS = [128, 512, 2048];
+const CONTEXT_NEW_TOKENS = 32;
+
+interface Mode {
+  label: string;
+  params: Partial<GenerationParams>;
+}
+
+function modes(exitLayer: number, draftLength: number): Mode[] {
+  return [
+    { label: 'full', params: { mode: 'full' } },
+    { label: 'self-speculative', params: { mode: 'self-speculative', exitLayer, draftLength } },
+    { label: 'self-speculative adaptive', params: { mode: 'self-speculative', exitLayer, draftLength, adaptiveDraft: true } },
+    { label: 'early-exit', params: { mode: 'early-exit', exitLayer } },
+  ];
+}
+
+/** Fill-in-the-middle (prefix-suffix-middle order) when the package has FIM tokens, else the prefix alone. */
+function promptTokens(engine: Engine, prompt: CompletionPrompt): number[] {
+  const { config, manifest } = engine.info();
+  const fim = (manifest as Manifest | null)?.tokenizer.fim ?? null;
+  const bos = config.bosTokenId === null ? [] : [config.bosTokenId];
+  if (fim === null) return [...bos, ...engine.tokenize(prompt.prefix)];
+  const { prefix, suffix, middle } = fim.ids;
+  return [...bos, prefix, ...engine.tokenize(prompt.prefix), suffix, ...engine.tokenize(prompt.suffix), middle];
+}
+
+/** A prompt of exactly `length` tokens: the benchmark's code, repeated. */
+function contextOf(engine: Engine, length: number): number[] {
+  const code = engine.tokenize(PROMPTS.map((p) => p.prefix + p.suffix).join('\n'));
+  return Array.from({ length }, (_, i) => code[i % code.length]);
+}
+
+async function run(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      model: { type: 'string' },
+      'exit-layer': { type: 'string' },
+      draft: { type: 'string' },
+      'max-tokens': { type: 'string', default: '64' },
+      provider: { type: 'string', default: 'cpu' },
+      threads: { type: 'string' },
+      out: { type: 'string', default: 'bench-results.json' },
+    },
+  });
+  const provider = values.provider as ExecutionProvider;
+  if (!EXECUTION_PROVIDERS.includes(provider)) throw new Error(`--provider must be one of ${EXECUTION_PROVIDERS.join(', ')}`);
+  const maxNewTokens = Number(values['max-tokens']);
+  const threads = values.threads === undefined ? undefined : Number(values.threads);
+
+  const model = values.model ? { dir: values.model, description: `package ${values.model}` } : await createTestModelPackage();
+  process.stderr.write(`bench: model = ${model.description}\n`);
+  const engine = await loadPackageEngine(model.dir, { executionProvider: provider, intraOpNumThreads: threads });
+  try {
+    const info = engine.info();
+    const L = info.config.numLayers;
+    const exitLayer = values['exit-layer'] === undefined ? info.recommendations.exitLayer : Number(values['exit-layer']);
+    const draftLength = values.draft === undefined ? info.recommendations.draftLength : Number(values.draft);
+    const benchModes = modes(exitLayer, draftLength);
+
+    for (const mode of benchModes) await engine.generate(promptTokens(engine, PROMPTS[0]), { ...mode.params, maxNewTokens: 8 }); // warm-up
+
+    // Every prompt through every mode; the prompt cache only shortens prefill, which tokens/s excludes.
+    const runs = new Map<string, GenerationStats[]>(benchModes.map((m) => [m.label, []]));
+    const mismatches: Record<string, string[]> = {};
+    for (const prompt of PROMPTS) {
+      const tokens = promptTokens(engine, prompt);
+      let fullTokens: number[] = [];
+      for (const mode of benchModes) {
+        const result = await engine.generate(tokens, { ...mode.params, maxNewTokens });
+        runs.get(mode.label)?.push(result.stats);
+        if (mode.label === 'full') fullTokens = result.tokens;
+        else if (mode.params.mode === 'self-speculative' && result.tokens.join() !== fullTokens.join()) {
+          (mismatches[mode.label] ??= []).push(prompt.name);
+        }
+      }
+      process.stderr.write('.');
+    }
+    process.stderr.write('\n');
+    const fullSummary = summarizeMode('full', runs.get('full') ?? [], L, NaN);
+    const summaries: ModeSummary[] = benchModes.map((m) => summarizeMode(m.label, runs.get(m.label) ?? [], L, fullSummary.tokensPerSecond));
+    const identical: Record<string, string> = { full: '(reference)' };
+    for (const m of benchModes.filter((m) => m.params.mode === 'self-speculative')) {
+      const bad = mismatches[m.label] ?? [];
+      identical[m.label] = bad.length === 0 ? `yes (${PROMPTS.length}/${PROMPTS.length})` : `NO: ${bad.join(', ')}`;
+    }
+
+    // Decoding cost per token as the context grows.
+    const contexts: { context: number; msPerToken: Record<string, number> }[] = [];
+    for (const length of CONTEXT_LENGTHS) {
+      const msPerToken: Record<string, number> = {};
+      for (const mode of benchModes.filter((m) => !m.params.adaptiveDraft)) {
+        const { stats } = await engine.generate(contextOf(engine, length), { ...mode.params, maxNewTokens: CONTEXT_NEW_TOKENS });
+        msPerToken[mode.label] = (stats.totalMs - stats.prefillMs) / stats.generatedTokens;
+      }
+      contexts.push({ context: length, msPerToken });
+    }
+    const peakRssMiB = process.resourceUsage().maxRSS / 1024;
+
+    const contextLabels = Object.keys(contexts[0].msPerToken);
+    const report = [
+      `model: ${model.description}`,
+      `device: ${info.device}; E = ${exitLayer} of L = ${L}, d = ${draftLength}; greedy; ${PROMPTS.length} prompts x ${maxNewTokens} new tokens`,
+      '',
+      modesTable(summaries, identical),
+      '',
+      'ms/token (decoding) vs context length:',
+      table(['context', ...contextLabels], contexts.map((c) => [c.context, ...contextLabels.map((l) => c.msPerToken[l].toFixed(2))])),
+      '',
+      `peak RSS: ${peakRssMiB.toFixed(0)} MiB`,
+      'analytic bound: Leviathan et al.\'s cost model, T / (g c + 1): T = measured tokens per step, g = mean drafts per step, c = E/L',
+    ].join('\n');
+    process.stdout.write(report + '\n');
+    const json = {
+      model: model.description,
+      device: info.device,
+      exitLayer,
+      numLayers: L,
+      draftLength,
+      maxNewTokens,
+      prompts: PROMPTS.length,
+      modes: summaries,
+      identicalToFull: identical,
+      msPerTokenVsContext: contexts,
+      peakRssMiB,
+      date: new Date().toISOString(),
+    };
+    writeFileSync(values.out, JSON.stringify(json, null, 2) + '\n');
+    process.stderr.write(`bench: wrote ${values.out}\n`);
+    if (Object.keys(mismatches).length > 0) process.exitCode = 1;
+  } finally {
+    await engine.dispose();
+  }
+}
+
+run(process.argv.slice(2)).catch((error: unknown) => {
+  process.stderr.write(`bench: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+});

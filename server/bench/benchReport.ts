@@ -1,0 +1,75 @@
+/** Aggregation and the printed tables of `npm run bench`. */
+import { analyticSpeedupBound, type GenerationStats } from '../engine/stats.js';
+
+export interface ModeSummary {
+  label: string;
+  generatedTokens: number;
+  decodeMs: number;
+  tokensPerSecond: number;
+  msPerToken: number;
+  drafted: number;
+  accepted: number;
+  acceptanceRate: number;
+  meanDraftLength: number;
+  /** Leviathan et al.'s cost model (stats.ts) with pooled tokens and drafts per step, c = E / L (1 if not speculative). */
+  analyticSpeedupBound: number;
+  speedupOverFull: number;
+  stageMs: { prefill: number; draft: number; verify: number; head: number };
+}
+
+/** Pools the stats of one mode over all prompts: tokens over decoding time (prefill excluded, as in the stats). */
+export function summarizeMode(label: string, runs: readonly GenerationStats[], numLayers: number, fullTokensPerSecond: number): ModeSummary {
+  const sum = (pick: (s: GenerationStats) => number): number => runs.reduce((total, s) => total + pick(s), 0);
+  const generatedTokens = sum((s) => s.generatedTokens);
+  const decodeMs = sum((s) => s.totalMs - s.prefillMs);
+  const drafted = sum((s) => s.drafted);
+  const accepted = sum((s) => s.accepted);
+  const steps = sum((s) => s.steps);
+  const acceptanceRate = drafted === 0 ? 0 : accepted / drafted;
+  const meanDraftLength = steps === 0 ? 0 : drafted / steps;
+  const tokensPerSecond = (generatedTokens * 1000) / decodeMs;
+  const exitLayer = runs[0]?.exitLayer ?? numLayers;
+  return {
+    label,
+    generatedTokens,
+    decodeMs,
+    tokensPerSecond,
+    msPerToken: decodeMs / generatedTokens,
+    drafted,
+    accepted,
+    acceptanceRate,
+    meanDraftLength,
+    analyticSpeedupBound: drafted === 0 ? 1 : analyticSpeedupBound((accepted + steps) / steps, meanDraftLength, exitLayer / numLayers),
+    speedupOverFull: Number.isFinite(fullTokensPerSecond) ? tokensPerSecond / fullTokensPerSecond : 1,
+    stageMs: {
+      prefill: sum((s) => s.prefillMs),
+      draft: sum((s) => s.draftMs),
+      verify: sum((s) => s.verifyMs),
+      head: sum((s) => s.headMs),
+    },
+  };
+}
+
+export function table(header: string[], rows: (string | number)[][]): string {
+  const cells = [header, ...rows.map((row) => row.map(String))];
+  const widths = header.map((_, c) => Math.max(...cells.map((row) => row[c].length)));
+  const line = (row: string[]): string => `| ${row.map((cell, c) => cell.padEnd(widths[c])).join(' | ')} |`;
+  return [line(cells[0]), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...cells.slice(1).map(line)].join('\n');
+}
+
+export function modesTable(modes: readonly ModeSummary[], identical: Record<string, string>): string {
+  return table(
+    ['mode', 'tokens', 'tokens/s', 'speedup vs full', 'acceptance', 'mean d', 'analytic bound', 'ms/token', 'identical to full'],
+    modes.map((m) => [
+      m.label,
+      m.generatedTokens,
+      m.tokensPerSecond.toFixed(1),
+      `${m.speedupOverFull.toFixed(2)}x`,
+      m.drafted === 0 ? '-' : `${(100 * m.acceptanceRate).toFixed(1)}%`,
+      m.drafted === 0 ? '-' : m.meanDraftLength.toFixed(2),
+      m.drafted === 0 ? '-' : `${m.analyticSpeedupBound.toFixed(2)}x`,
+      m.msPerToken.toFixed(2),
+      identical[m.label] ?? '-',
+    ]),
+  );
+}
