@@ -34,7 +34,13 @@ export function progressBar(progress: TransferProgress): string {
   return `[${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}] ${percent} ${describeProgress(progress)}  ${state}`;
 }
 
-export function createProgressReporter(mode: ProgressMode, token: string | undefined, streams = { out: process.stdout, err: process.stderr }): ProgressReporter {
+/** Where the reporter writes (process.stdout / process.stderr, or a test's buffer). */
+export interface OutputStreams {
+  out: { write(text: string): unknown };
+  err: { write(text: string): unknown };
+}
+
+export function createProgressReporter(mode: ProgressMode, token: string | undefined, streams: OutputStreams = { out: process.stdout, err: process.stderr }): ProgressReporter {
   const safe = (text: string): string => redact(text, token);
   if (mode === 'json') {
     const emit = (event: DownloadEvent): void => void streams.out.write(safe(JSON.stringify(event)) + '\n');
