@@ -13,6 +13,7 @@ Stages, each skipped when its output exists (so the same command resumes a cut r
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import shutil
@@ -60,12 +61,20 @@ def prepare_base(src: Path, dst: Path) -> dict[str, int]:
     return ids
 
 
-def lr_at(step: int, cfg: dict) -> float:
-    """Linear warm-up, then cosine decay to 10% of the peak."""
+def progress(step: int, train_seconds: float, cfg: dict) -> float:
+    """Fraction of training done: by steps, or by time when the config sets a time budget ("train_minutes"), so a
+    GPU run of unknown throughput still completes its schedule within the budget."""
+    done = step / cfg["steps"]
+    if cfg.get("train_minutes"):
+        done = max(done, train_seconds / (cfg["train_minutes"] * 60))
+    return min(1.0, done)
+
+
+def lr_at(step: int, frac: float, cfg: dict) -> float:
+    """Linear warm-up over warmup_steps, then cosine decay to 10% of the peak over the rest of training."""
     if step < cfg["warmup_steps"]:
         return cfg["lr"] * (step + 1) / cfg["warmup_steps"]
-    progress = (step - cfg["warmup_steps"]) / max(1, cfg["steps"] - cfg["warmup_steps"])
-    return cfg["lr"] * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+    return cfg["lr"] * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
 
 
 def pick_device(cfg: dict) -> torch.device:
@@ -74,9 +83,10 @@ def pick_device(cfg: dict) -> torch.device:
     return torch.device(cfg["device"])
 
 
-def save_state(path: Path, model, opt, step: int, gen: torch.Generator, history: list) -> None:
+def save_state(path: Path, model, opt, step: int, train_seconds: float, gen: torch.Generator, history: list) -> None:
     tmp = path.with_suffix(".tmp")
-    torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "gen": gen.get_state(),
+    torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "train_seconds": train_seconds,
+                "gen": gen.get_state(),
                 "torch_rng": torch.get_rng_state(),
                 "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
                 "history": history}, tmp)
@@ -96,7 +106,7 @@ def train(cfg: dict, work: Path, max_minutes: float | None) -> bool:
     model.train()
     opt = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], betas=(0.9, 0.95), weight_decay=cfg["weight_decay"])
     gen = torch.Generator().manual_seed(cfg["seed"])
-    step, history = 0, []
+    step, train_seconds, history = 0, 0.0, []
     ckpt_dir = work / "ckpt"
     ckpt_dir.mkdir(exist_ok=True)
     state_path = ckpt_dir / "state.pt"
@@ -104,7 +114,7 @@ def train(cfg: dict, work: Path, max_minutes: float | None) -> bool:
         state = torch.load(state_path, map_location=device)
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["opt"])
-        step, history = state["step"], state["history"]
+        step, train_seconds, history = state["step"], state["train_seconds"], state["history"]
         gen.set_state(state["gen"])
         torch.set_rng_state(state["torch_rng"])
         if state["cuda_rng"] is not None and torch.cuda.is_available():
@@ -116,16 +126,19 @@ def train(cfg: dict, work: Path, max_minutes: float | None) -> bool:
     amp = device.type == "cuda" and cfg.get("dtype", "bf16") == "bf16"
     last_ckpt, tokens_per_step = time.time(), cfg["batch_size"] * cfg["grad_accum"] * cfg["seq_len"]
     window_t, window_tokens = time.time(), 0
-    while step < cfg["steps"]:
+    while progress(step, train_seconds, cfg) < 1.0:
+        step_start = time.time()
+        frac = progress(step, train_seconds, cfg)
         exits = active_exits(L, step, cfg["curriculum"], cfg["steps"], cfg.get("rotation", 8))
         scales = normalised_scales(L, cfg["e_scale"], exits)
         for group in opt.param_groups:
-            group["lr"] = lr_at(step, cfg)
+            group["lr"] = lr_at(step, frac, cfg)
         opt.zero_grad(set_to_none=True)
         total, per_layer = 0.0, {}
         for _ in range(cfg["grad_accum"]):
             batch = random_batch(stream, cfg["batch_size"], cfg["seq_len"], gen).to(device)
-            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp):
+            # bf16 autocast on the GPU (fp32 master weights); torch 1.13's CPU build rejects a CUDA autocast context
+            with torch.autocast("cuda", dtype=torch.bfloat16) if amp else contextlib.nullcontext():
                 loss, ce = early_exit_loss(model, batch[:, :-1], batch[:, 1:], drop, scales)
             (loss / cfg["grad_accum"]).backward()
             total += loss.item() / cfg["grad_accum"]
@@ -134,20 +147,22 @@ def train(cfg: dict, work: Path, max_minutes: float | None) -> bool:
         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg["grad_clip"])
         opt.step()
         step += 1
+        train_seconds += time.time() - step_start
+        finished = progress(step, train_seconds, cfg) >= 1.0
         window_tokens += tokens_per_step
-        if step % cfg["log_every"] == 0 or step == cfg["steps"]:
+        if step % cfg["log_every"] == 0 or finished:
             rate = window_tokens / (time.time() - window_t)
             history.append({"step": step, "loss": total, "exit_ce": {str(k): round(v, 4) for k, v in per_layer.items()},
-                            "lr": lr_at(step - 1, cfg), "tokens_per_s": round(rate, 1)})
-            log(f"step {step}/{cfg['steps']} loss {total:.4f} last-layer CE {per_layer[L - 1]:.4f} "
-                f"exits {sorted(per_layer)} {rate:,.0f} tok/s")
+                            "lr": lr_at(step - 1, frac, cfg), "tokens_per_s": round(rate, 1)})
+            log(f"step {step} ({100 * progress(step, train_seconds, cfg):.1f}%) loss {total:.4f} "
+                f"last-layer CE {per_layer[L - 1]:.4f} exits {sorted(per_layer)} {rate:,.0f} tok/s")
             window_t, window_tokens = time.time(), 0
         out_of_time = max_minutes is not None and time.time() - t0 > max_minutes * 60
-        if time.time() - last_ckpt > cfg["checkpoint_minutes"] * 60 or out_of_time or step == cfg["steps"]:
-            save_state(state_path, model, opt, step, gen, history)
+        if time.time() - last_ckpt > cfg["checkpoint_minutes"] * 60 or out_of_time or finished:
+            save_state(state_path, model, opt, step, train_seconds, gen, history)
             last_ckpt = time.time()
             log(f"checkpoint at step {step}")
-        if out_of_time and step < cfg["steps"]:
+        if out_of_time and not finished:
             log("time limit reached: run the same command again to resume")
             return False
     final = work / "final"
@@ -158,7 +173,7 @@ def train(cfg: dict, work: Path, max_minutes: float | None) -> bool:
     info = json.loads((work / "base" / "layerskip.json").read_text())
     info["training"] = {k: cfg[k] for k in ("steps", "batch_size", "grad_accum", "seq_len", "lr", "p_max", "e_scale",
                                              "curriculum", "rotation", "fim_rate")}
-    info["training"]["tokens_seen"] = step * tokens_per_step
+    info["training"].update(tokens_seen=step * tokens_per_step, steps_done=step, train_seconds=round(train_seconds))
     info["history"] = history
     (final / "layerskip.json").write_text(json.dumps(info, indent=1) + "\n")
     log(f"final checkpoint: {final}")
@@ -170,6 +185,7 @@ def main() -> int:
     ap.add_argument("--config", required=True)
     ap.add_argument("--base", help="Hugging Face checkpoint folder (overrides the config's base_model)")
     ap.add_argument("--max-minutes", type=float, help="checkpoint and stop after this long (resume with the same command)")
+    ap.add_argument("--prepare-only", action="store_true", help="stop after the base, corpus and token stages")
     args = ap.parse_args()
     cfg = json.loads(Path(args.config).read_text())
     work = resolve(cfg["work_dir"])
@@ -180,10 +196,13 @@ def main() -> int:
         c = cfg["corpus"]
         build_corpus(corpus_dir, [resolve(p) for p in c.get("node_modules", [])],
                      [resolve(p) for p in c.get("extra_site_dirs", [])], c["valid_percent"], c["max_total_bytes"],
-                     c["max_package_bytes"], seed=cfg["seed"], log=log)
+                     c["max_package_bytes"], seed=cfg["seed"], python=c.get("python", True),
+                     carried=[resolve(p) for p in c.get("carried", []) if (resolve(p) / "manifest.json").exists()], log=log)
     if not (work / "tokens" / "tokens.json").exists():
         build_token_streams(corpus_dir, work / "base", work / "tokens", fim_ids, cfg["fim_rate"], cfg["chunk_chars"],
                             cfg["seed"], log=log)
+    if args.prepare_only:
+        return 0
     if (work / "final" / "model.safetensors").exists():
         log(f"already trained: {work / 'final'}")
         return 0

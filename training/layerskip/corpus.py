@@ -157,15 +157,21 @@ def _reject_reason(path: Path, text: str, min_bytes: int, max_bytes: int) -> str
     return None
 
 
+def _split_of(digest: str, valid_percent: float) -> str:
+    return "valid" if int(digest[:8], 16) % 10_000 < valid_percent * 100 else "train"
+
+
 def build_corpus(out_dir: Path, node_modules: list[Path], extra_site_dirs: list[Path], valid_percent: float = 2.0,
                  max_total_bytes: int = 50_000_000, max_package_bytes: int = 5_000_000, min_file_bytes: int = 200,
-                 max_file_bytes: int = 200_000, seed: int = 0, log=print) -> dict:
+                 max_file_bytes: int = 200_000, seed: int = 0, python: bool = True, carried: list[Path] = (),
+                 log=print) -> dict:
     """Writes out_dir/{train,valid}.jsonl.gz ({"text", "path", "package", "license", "lang"} per file) and
     out_dir/manifest.json. Files are deduplicated by normalised content; the split is by content hash so a file
-    copied into two packages can never land on both sides."""
+    copied into two packages can never land on both sides. `carried`: corpus folders built elsewhere (e.g. npm
+    code for a machine that has no node_modules), merged in first with their manifests' package lists."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    site_dirs = [Path(p) for p in site.getsitepackages()] + list(extra_site_dirs)
-    packages = python_stdlib() + python_distributions(site_dirs) + npm_packages(node_modules)
+    site_dirs = [Path(p) for p in site.getsitepackages()] + list(extra_site_dirs) if python else []
+    packages = (python_stdlib() if python else []) + python_distributions(site_dirs) + npm_packages(node_modules)
     rng = random.Random(seed)
     rng.shuffle(packages)  # the total-size cap then samples packages fairly instead of alphabetically
     seen_hashes: set[str] = set()
@@ -173,6 +179,17 @@ def build_corpus(out_dir: Path, node_modules: list[Path], extra_site_dirs: list[
     total = 0
     writers = {s: gzip.open(out_dir / f"{s}.jsonl.gz", "wt", encoding="utf-8") for s in ("train", "valid")}
     included, excluded = [], []
+    for folder in carried:
+        carried_manifest = json.loads((folder / "manifest.json").read_text())
+        included += carried_manifest["packages"]
+        excluded += carried_manifest["excluded_packages"]
+        for split in ("train", "valid"):
+            for doc in read_docs(folder / f"{split}.jsonl.gz"):
+                digest = hashlib.sha256(doc["text"].encode()).hexdigest()
+                if digest not in seen_hashes:
+                    seen_hashes.add(digest)
+                    writers[_split_of(digest, valid_percent)].write(json.dumps(doc) + "\n")
+                    total += len(doc["text"])
     for pkg in packages:
         if not is_permissive(pkg.license):
             rejected["license"] += len(pkg.files)
@@ -197,7 +214,7 @@ def build_corpus(out_dir: Path, node_modules: list[Path], extra_site_dirs: list[
                 rejected["duplicate"] += 1
                 continue
             seen_hashes.add(digest)
-            split = "valid" if int(digest[:8], 16) % 10_000 < valid_percent * 100 else "train"
+            split = _split_of(digest, valid_percent)
             lang = "python" if path.suffix == ".py" else "typescript" if "ts" in path.suffix else "javascript"
             writers[split].write(json.dumps({"text": text, "path": str(path), "package": pkg.name,
                                              "license": pkg.license, "lang": lang}) + "\n")
@@ -214,7 +231,8 @@ def build_corpus(out_dir: Path, node_modules: list[Path], extra_site_dirs: list[
     manifest = {
         "description": "Permissively licensed source code found on the machine that built this corpus",
         "python": sys.version.split()[0], "site_dirs": [str(p) for p in site_dirs],
-        "node_modules": [str(p) for p in node_modules], "valid_percent": valid_percent, "seed": seed,
+        "node_modules": [str(p) for p in node_modules], "carried": [str(p) for p in carried],
+        "valid_percent": valid_percent, "seed": seed,
         "total_bytes": total, "files": sum(p["files"] for p in included),
         "train_files": sum(p["train_files"] for p in included), "valid_files": sum(p["valid_files"] for p in included),
         "rejected_files": rejected, "licenses": _license_totals(included),

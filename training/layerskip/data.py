@@ -33,7 +33,7 @@ def chunks(text: str, max_chars: int) -> list[str]:
 def tokenize_split(docs_path: Path, out_path: Path, tokenizer, fim_ids: dict[str, int], fim_rate: float,
                    chunk_chars: int, seed: int, batch: int = 256) -> int:
     """Writes the token stream of one split; returns its length. Each piece becomes either
-    `piece <eot>` or, with probability fim_rate, the PSM example `<pre> prefix <suf> suffix <mid> middle <eot>`.
+    `piece <|endoftext|>` or, with probability fim_rate, the PSM example `<PRE> prefix <SUF> suffix <MID> middle <EOT>`.
     The choice and the cut points are seeded by the piece's content, so rebuilding gives the same stream."""
     dtype = np.uint16 if tokenizer.get_vocab_size() <= 65536 else np.uint32
     n = 0
@@ -51,7 +51,7 @@ def tokenize_split(docs_path: Path, out_path: Path, tokenizer, fim_ids: dict[str
                 if len(item) == 3:  # (prefix, middle, suffix)
                     stream += psm_tokens(ids[0], ids[1], ids[2], fim_ids)
                 else:
-                    stream += ids[0] + [fim_ids["eot"]]
+                    stream += ids[0] + [fim_ids["sep"]]
             np.asarray(stream, dtype=dtype).tofile(f)
             n += len(stream)
             pending.clear()

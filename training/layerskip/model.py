@@ -95,7 +95,9 @@ class Attention(nn.Module):
         self.v_proj = nn.Linear(cfg.hidden_size, cfg.num_key_value_heads * cfg.head_dim, bias=False)
         self.o_proj = nn.Linear(cfg.num_attention_heads * cfg.head_dim, cfg.hidden_size, bias=False)
 
-    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, cache: list | None = None) -> torch.Tensor:
+        """cache: [k, v] of earlier positions, extended in place (evaluation's greedy decoding, one new token at a
+        time after the prompt); None in training."""
         b, s, _ = x.shape
         c = self.cfg
         q = self.q_proj(x).view(b, s, c.num_attention_heads, c.head_dim).transpose(1, 2)
@@ -104,16 +106,24 @@ class Attention(nn.Module):
         cos, sin = cos.to(q.dtype), sin.to(q.dtype)
         q = q * cos + _rotate_half(q) * sin
         k = k * cos + _rotate_half(k) * sin
+        causal = True
+        if cache is not None:
+            if cache:
+                assert s == 1, "after the prompt, the cache takes one token at a time"
+                k, v = torch.cat([cache[0], k], 2), torch.cat([cache[1], v], 2)
+                causal = False  # one query that may see every cached key
+            cache[:] = [k, v]
         groups = c.num_attention_heads // c.num_key_value_heads
         if groups > 1:  # grouped-query attention: each KV head serves `groups` query heads
             k = k.repeat_interleave(groups, dim=1)
             v = v.repeat_interleave(groups, dim=1)
         if hasattr(F, "scaled_dot_product_attention"):  # PyTorch 2.x: flash/memory-efficient kernels
-            out = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+            out = F.scaled_dot_product_attention(q, k, v, is_causal=causal)
         else:  # torch 1.13 fallback
             scores = (q @ k.transpose(-1, -2)) / math.sqrt(c.head_dim)
-            mask = torch.ones(s, s, dtype=torch.bool, device=x.device).triu(1)
-            scores = scores.masked_fill(mask, float("-inf"))
+            if causal:
+                mask = torch.ones(s, s, dtype=torch.bool, device=x.device).triu(1)
+                scores = scores.masked_fill(mask, float("-inf"))
             out = torch.softmax(scores.float(), dim=-1).to(v.dtype) @ v
         return self.o_proj(out.transpose(1, 2).reshape(b, s, -1))
 
@@ -137,8 +147,8 @@ class DecoderLayer(nn.Module):
         self.input_layernorm = RMSNorm(cfg.hidden_size, cfg.rms_norm_eps)
         self.post_attention_layernorm = RMSNorm(cfg.hidden_size, cfg.rms_norm_eps)
 
-    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-        x = x + self.self_attn(self.input_layernorm(x), cos, sin)
+    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, cache: list | None = None) -> torch.Tensor:
+        x = x + self.self_attn(self.input_layernorm(x), cos, sin, cache)
         return x + self.mlp(self.post_attention_layernorm(x))
 
 
@@ -194,6 +204,28 @@ class LlamaForCausalLM(nn.Module):
     def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
         last = self.config.num_hidden_layers - 1
         return self.exit_logits(self.hidden_states(input_ids, exits={last})[last])
+
+    @torch.no_grad()
+    def generate_greedy(self, prompt: list[int], max_new: int, stop: set[int]) -> list[int]:
+        """Plain greedy decoding with a KV cache (batch 1): the full model's output, which greedy
+        self-speculative decoding reproduces exactly."""
+        caches = [[] for _ in self.model.layers]
+        cos_all, sin_all = rope_tables(self.config, len(prompt) + max_new, next(self.parameters()).device)
+        x = torch.tensor([prompt], device=cos_all.device)
+        pos, out = 0, []
+        for _ in range(max_new):
+            s = x.shape[1]
+            cos, sin = cos_all[pos : pos + s], sin_all[pos : pos + s]
+            h = self.model.embed_tokens(x)
+            for layer, cache in zip(self.model.layers, caches):
+                h = layer(h, cos, sin, cache)
+            token = int(self.exit_logits(h[:, -1]).argmax(-1))
+            out.append(token)
+            if token in stop:
+                break
+            pos += s
+            x = torch.tensor([[token]], device=x.device)
+        return out
 
     # -- Hugging Face folders ------------------------------------------------------------------------------------
     @classmethod

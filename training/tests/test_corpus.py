@@ -49,3 +49,20 @@ def test_build_corpus_filters_licenses_dedups_and_splits(tmp_path, monkeypatch):
     assert len(train) + len(valid) == 62 and 0 < len(valid) < 20
     assert not {d["text"] for d in train} & {d["text"] for d in valid}
     assert manifest["licenses"]["MIT"]["files"] == 61
+
+
+def test_carried_corpus_is_merged_with_its_manifest(tmp_path, monkeypatch):
+    monkeypatch.setattr(corpus, "python_stdlib", lambda: [])
+    monkeypatch.setattr(corpus.site, "getsitepackages", lambda: [])
+    nm = tmp_path / "node_modules" / "jspkg"
+    nm.mkdir(parents=True)
+    (nm / "package.json").write_text(json.dumps({"name": "jspkg", "version": "2.0.0", "license": "MIT"}))
+    for i in range(30):
+        (nm / f"f{i}.js").write_text(f"export function f{i}(a) {{\n  return a * {i};\n}}\n" * 8)
+    build_corpus(tmp_path / "npm", [tmp_path / "node_modules"], [], python=False, log=lambda m: None)
+    site = tmp_path / "site"
+    _py_dist(site, "okpkg", "License-Expression: BSD-3-Clause", {"okpkg/a.py": "def a():\n    return 1\n" * 20})
+    merged = build_corpus(tmp_path / "all", [], [site], carried=[tmp_path / "npm"], log=lambda m: None)
+    assert {p["name"] for p in merged["packages"]} == {"jspkg", "okpkg"}
+    docs = list(read_docs(tmp_path / "all" / "train.jsonl.gz")) + list(read_docs(tmp_path / "all" / "valid.jsonl.gz"))
+    assert len(docs) == 31 and {d["lang"] for d in docs} == {"javascript", "python"}

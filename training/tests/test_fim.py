@@ -1,3 +1,4 @@
+import json
 import random
 
 import pytest
@@ -51,7 +52,10 @@ def test_add_fim_tokens_appends_special_tokens(tmp_path):
     tok.save(str(src / "tokenizer.json"))
     n = tok.get_vocab_size()
     ids = add_fim_tokens(src, tmp_path / "dst")
-    assert ids == {"prefix": n, "suffix": n + 1, "middle": n + 2, "eot": 0}
+    assert ids == {"prefix": n, "suffix": n + 1, "middle": n + 2, "eot": n + 3, "sep": 0}
     again = tokenizers.Tokenizer.from_file(str(tmp_path / "dst" / "tokenizer.json"))
     # a special token in running text becomes one id, as the server's tokenizer must see it
-    assert again.encode("<fim_prefix>def", add_special_tokens=False).ids[0] == n
+    assert again.encode("<PRE>def", add_special_tokens=False).ids[0] == n
+    # the names the project's converter looks for among the added tokens
+    added = {t["content"] for t in json.loads((tmp_path / "dst" / "tokenizer.json").read_text())["added_tokens"]}
+    assert {"<PRE>", "<SUF>", "<MID>", "<EOT>"} <= added

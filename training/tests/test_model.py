@@ -73,3 +73,14 @@ def test_resize_vocab_keeps_old_logits():
     assert after.shape[-1] == 67 and model.config.vocab_size == 67
     assert torch.allclose(before, after[..., :64], atol=1e-6)
     assert model.lm_head.weight.data_ptr() == model.model.embed_tokens.weight.data_ptr()
+
+
+def test_cached_greedy_decoding_matches_full_recompute():
+    model = random_model(LlamaConfig(**CFG)).eval()
+    prompt = [3, 14, 15, 9, 26]
+    out = model.generate_greedy(prompt, 8, stop=set())
+    seq = list(prompt)
+    with torch.no_grad():
+        for _ in range(8):
+            seq.append(int(model(torch.tensor([seq]))[0, -1].argmax()))
+    assert out == seq[len(prompt):]
