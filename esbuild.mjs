@@ -18,6 +18,8 @@ const entryPoints = {
   cli: 'server/cli.ts',
   engineWorker: 'server/engine/worker.ts',
   bench: 'server/bench/bench.ts',
+  benchReplay: 'server/bench/replay.ts',
+  benchStorm: 'server/bench/replayStorm.ts',
 };
 
 const existing = Object.fromEntries(
