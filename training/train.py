@@ -93,9 +93,9 @@ def save_state(path: Path, model, opt, step: int, train_seconds: float, gen: tor
     tmp.replace(path)  # atomic: a run killed mid-save keeps the previous checkpoint
 
 
-def train(cfg: dict, work: Path, max_minutes: float | None) -> bool:
-    """Returns True when training is complete (final/ written)."""
-    t0 = time.time()
+def train(cfg: dict, work: Path, max_minutes: float | None, t0: float) -> bool:
+    """Returns True when training is complete (final/ written). max_minutes counts from t0, the process start, so
+    that the preparation stages eat into the same 10-minute command as the training they precede."""
     device = pick_device(cfg)
     torch.manual_seed(cfg["seed"])
     if device.type == "cpu" and cfg.get("threads"):
@@ -166,7 +166,7 @@ def train(cfg: dict, work: Path, max_minutes: float | None) -> bool:
             log("time limit reached: run the same command again to resume")
             return False
     final = work / "final"
-    model.save_pretrained(final)
+    model.save_pretrained(final, dtype={"fp32": torch.float32, "bf16": torch.bfloat16}[cfg.get("save_dtype", "fp32")])
     for name in TOKENIZER_FILES:
         if (work / "base" / name).exists():
             shutil.copy(work / "base" / name, final / name)
@@ -181,6 +181,7 @@ def train(cfg: dict, work: Path, max_minutes: float | None) -> bool:
 
 
 def main() -> int:
+    t0 = time.time()
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--config", required=True)
     ap.add_argument("--base", help="Hugging Face checkpoint folder (overrides the config's base_model)")
@@ -207,7 +208,7 @@ def main() -> int:
         log(f"already trained: {work / 'final'}")
         return 0
     max_minutes = args.max_minutes if args.max_minutes is not None else cfg.get("max_minutes")
-    return 0 if train(cfg, work, max_minutes) else 3  # 3: stopped at the time limit, run again to resume
+    return 0 if train(cfg, work, max_minutes, t0) else 3  # 3: stopped at the time limit, run again to resume
 
 
 if __name__ == "__main__":
