@@ -36,8 +36,12 @@ function parseMode(value: string): ProgressMode {
   return value;
 }
 
-/** Aborts on Ctrl-C / SIGTERM, or on a "cancel" line on stdin (the extension's way on every platform). */
-function cancellation(listenOnStdin: boolean): { signal: AbortSignal; dispose: () => void } {
+/**
+ * Aborts on Ctrl-C / SIGTERM, or on a "cancel" line on stdin (the extension's way on every platform).
+ * `restoreDefaultSignals` hands Ctrl-C back to Node's default (exit at once) for the conversion, which runs
+ * synchronously and could not notice an abort; its staging folder is removed by the next run.
+ */
+function cancellation(listenOnStdin: boolean): { signal: AbortSignal; restoreDefaultSignals: () => void; dispose: () => void } {
   const controller = new AbortController();
   const abort = (): void => controller.abort();
   process.on('SIGINT', abort);
@@ -46,11 +50,15 @@ function cancellation(listenOnStdin: boolean): { signal: AbortSignal; dispose: (
   lines?.on('line', (line) => {
     if (line.trim() === 'cancel') abort();
   });
+  const restoreDefaultSignals = (): void => {
+    process.off('SIGINT', abort);
+    process.off('SIGTERM', abort);
+  };
   return {
     signal: controller.signal,
+    restoreDefaultSignals,
     dispose: () => {
-      process.off('SIGINT', abort);
-      process.off('SIGTERM', abort);
+      restoreDefaultSignals();
       lines?.close();
       if (listenOnStdin) process.stdin.destroy();
     },
@@ -83,7 +91,7 @@ async function run(args: string[]): Promise<void> {
   const reporter = createProgressReporter(mode, hub.token);
   const known = knownCheckpoint(repoId);
   if (known) reporter.note(`${known.repoId}: ${LAYERSKIP_LICENSE_NOTE} Model page: ${hub.endpoint}/${known.repoId}`);
-  const { signal, dispose } = cancellation(mode === 'json');
+  const { signal, restoreDefaultSignals, dispose } = cancellation(mode === 'json');
   const onDownloadProgress = (progress: TransferProgress): void => reporter.download(progress);
   try {
     if (values['no-convert']) {
@@ -108,6 +116,7 @@ async function run(args: string[]): Promise<void> {
       signal,
       onDownloadProgress,
       onConvertProgress: (message) => reporter.convert(message),
+      beforeConvert: restoreDefaultSignals,
     });
     reporter.done({
       packageDir: result.packageDir,

@@ -5,6 +5,7 @@ import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { type HubConnection, modelPage, resolveUrl, type RepoFile } from './api.js';
 import { type RepoCache, sizeIfExists } from './cache.js';
+import { lockBlob } from './blobLock.js';
 import { diskFullDuringWrite } from './diskSpace.js';
 import { HubError, networkError } from './errors.js';
 import { hubFetch, isAbort } from './http.js';
@@ -49,25 +50,30 @@ export async function transferFile(file: RepoFile, options: FileTransferOptions)
 
   const partialPath = cache.incompletePath(etag);
   await mkdir(dirname(partialPath), { recursive: true });
-  const expected = expectedContent(file);
-  const hasher = new ContentHasher(expected);
-  await withRetries(
-    connection.retryPolicy ?? DEFAULT_RETRY_POLICY,
-    connection.signal,
-    () => transferAttempt(file, partialPath, hasher, options),
-    (error) => options.onRetry(error.message),
-  );
-
-  const actual = hasher.digest();
-  if (actual !== expected.digest) {
-    await rm(partialPath, { force: true });
-    throw new HubError(
-      'checksum',
-      `${file.path} from ${options.repoId} is corrupt: its ${expected.algorithm} is ${actual}, the Hub says ` +
-        `${expected.digest}. The file was deleted; download again to fetch it afresh.`,
+  const release = await lockBlob(`${cache.blobPath(etag)}.lock`, file.path);
+  try {
+    const expected = expectedContent(file);
+    const hasher = new ContentHasher(expected);
+    await withRetries(
+      connection.retryPolicy ?? DEFAULT_RETRY_POLICY,
+      connection.signal,
+      () => transferAttempt(file, partialPath, hasher, options),
+      (error) => options.onRetry(error.message),
     );
+
+    const actual = hasher.digest();
+    if (actual !== expected.digest) {
+      await rm(partialPath, { force: true });
+      throw new HubError(
+        'checksum',
+        `${file.path} from ${options.repoId} is corrupt: its ${expected.algorithm} is ${actual}, the Hub says ` +
+          `${expected.digest}. The file was deleted; download again to fetch it afresh.`,
+      );
+    }
+    await rename(partialPath, cache.blobPath(etag));
+  } finally {
+    await release();
   }
-  await rename(partialPath, cache.blobPath(etag));
 }
 
 /** One request: continues the partial file from its current size to the end (or throws; retried by caller). */

@@ -29,6 +29,8 @@ export interface InstallRequest {
   stallTimeoutMs?: number;
   onDownloadProgress?: (progress: TransferProgress) => void;
   onConvertProgress?: (message: string) => void;
+  /** Called once the download is complete, just before the (synchronous, uninterruptible) conversion starts. */
+  beforeConvert?: () => void;
 }
 
 export interface InstallResult {
@@ -79,6 +81,7 @@ export async function installModel(request: InstallRequest): Promise<InstallResu
   try {
     await rm(staging, { recursive: true, force: true });
     await mkdir(staging, { recursive: true });
+    request.beforeConvert?.();
     const converted = await convertCheckpoint(snapshot.dir, staged, {
       dtype,
       recommendedExitLayer: known?.recommendedExitLayer,

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, readdir, readlink, rm, writeFile, mkdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, readdir, readlink, rm, symlink, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { repoCache } from '../../server/hub/cache.js';
 import { HubError } from '../../server/hub/errors.js';
@@ -276,6 +278,30 @@ void describe('downloadSnapshot against a fake hub', () => {
     seen.push((await rejection(downloadSnapshot(request({ repoId: GATED }, 'hf_pending')))).message);
     assert.ok(seen.length > 3);
     assert.ok(!seen.some((text) => text.includes(TOKEN)));
+  });
+
+  void it('a disk that fills up mid-file gives the disk-full message (partial file on /dev/full)', { skip: !existsSync('/dev/full') }, async () => {
+    const cache = repoCache(hubCache, REPO);
+    await mkdir(join(cache.root, 'blobs'), { recursive: true });
+    await symlink('/dev/full', cache.incompletePath(sha256(WEIGHTS)));
+    const error = await rejection(downloadSnapshot(request()));
+    assert.equal(error.kind, 'disk-full');
+    assert.match(error.message, /disk filled up while writing .*resumes/s);
+  });
+
+  void it('one writer per blob: a live lock holder is reported, a dead one is taken over', async () => {
+    const cache = repoCache(hubCache, REPO);
+    await mkdir(join(cache.root, 'blobs'), { recursive: true });
+    const lock = `${cache.blobPath(sha256(WEIGHTS))}.lock`;
+    await writeFile(lock, String(process.ppid));
+    const busy = await rejection(downloadSnapshot(request()));
+    assert.match(busy.message, new RegExp(`another process \\(pid ${process.ppid}\\)`));
+    const dead = spawn(process.execPath, ['-e', '']);
+    const deadPid = await new Promise<number>((resolve) => dead.on('exit', () => resolve(dead.pid ?? 0)));
+    await writeFile(lock, String(deadPid));
+    const snapshot = await downloadSnapshot(request());
+    assert.deepEqual(await readFile(join(snapshot.dir, 'model.safetensors')), WEIGHTS);
+    assert.ok(!existsSync(lock), 'lock released');
   });
 
   void it('HF_HUB_OFFLINE uses the cached snapshot and says so when there is none', async () => {
