@@ -1,7 +1,9 @@
-// Opens a model package for completion (the engine's loader) and describes it for the client.
+// Opens a model package for completion and describes it for the client. The engine runs in a worker thread, so
+// the LSP thread stays free to read $/cancelRequest and new keystrokes while tokens are being generated.
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
-import { loadPackageEngine, type ExecutionProvider } from '../engine/loadPackage.js';
+import { EngineClient } from '../engine/engineClient.js';
+import type { ExecutionProvider } from '../engine/loadPackage.js';
 import type { Manifest } from '../model/manifest.js';
 import type { DevicePreference } from '../protocol.js';
 import type { OpenedModel } from './modelHost.js';
@@ -14,7 +16,7 @@ function executionProvider(device: DevicePreference): ExecutionProvider {
 
 export async function openModelPackage(dir: string, device: DevicePreference, log: (message: string) => void): Promise<OpenedModel> {
   if (!existsSync(dir)) throw new Error(`the folder ${dir} does not exist`);
-  const engine = await loadPackageEngine(dir, { executionProvider: executionProvider(device), onWarning: log });
+  const engine = await EngineClient.start(dir, { executionProvider: executionProvider(device), onWarning: log });
   const info = engine.info();
   const manifest = info.manifest as Manifest;
   const fim = manifest.tokenizer.fim;
