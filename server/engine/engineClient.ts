@@ -1,0 +1,131 @@
+/**
+ * The engine behind a worker thread, with the in-process Engine's API (generate / tokenize / detokenize / info /
+ * dispose). Inference never blocks the caller's thread; an AbortSignal cancels a generation within one step.
+ * If the worker dies, every pending call rejects with a message saying so, and later calls reject at once.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { EngineInfo, GenerationOptions, GenerationParams, GenerationResult } from './engine.js';
+import type { PackageEngineOptions } from './loadPackage.js';
+import type { WorkerReply, WorkerRequest, WorkerSetup } from './workerProtocol.js';
+
+export interface EngineClientOptions extends PackageEngineOptions {
+  /** The worker script (.js, or .ts run through tsx); default: see workerScript. */
+  workerPath?: string;
+}
+
+interface Pending {
+  resolve: (value: unknown) => void;
+  reject: (error: Error) => void;
+  onText?: (delta: string, tokens: number[]) => void;
+}
+
+/** The worker script: dist/engineWorker.js next to the bundle, else worker.ts (tests and tools under tsx). */
+function workerScript(workerPath: string | undefined): { script: string; evaluate: boolean } {
+  const bundled = join(__dirname, 'engineWorker.js');
+  const path = workerPath ?? (existsSync(bundled) ? bundled : join(__dirname, 'worker.ts'));
+  if (!path.endsWith('.ts')) return { script: path, evaluate: false };
+  // A worker does not inherit tsx's loader: register its require hook in the worker before loading the source.
+  return { script: `require('tsx/cjs'); require(${JSON.stringify(path)});`, evaluate: true };
+}
+
+export class EngineClient {
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private failure: Error | null = null;
+
+  private constructor(
+    private readonly worker: Worker,
+    private readonly engineInfo: EngineInfo,
+    private readonly onWarning: (message: string) => void,
+  ) {
+    worker.on('message', (reply: WorkerReply) => this.receive(reply));
+    worker.on('error', (error) => this.fail(new Error(`engine worker failed: ${error.message}`)));
+    worker.on('exit', (code) => this.fail(new Error(`engine worker exited (code ${code})`)));
+  }
+
+  /** Starts a worker that opens the package; resolves once the model is loaded. */
+  static start(packageDir: string, options: EngineClientOptions = {}): Promise<EngineClient> {
+    const { workerPath, onWarning, ...engineOptions } = options;
+    const { script, evaluate } = workerScript(workerPath);
+    const setup: WorkerSetup = { packageDir, options: engineOptions };
+    const worker = new Worker(script, { workerData: setup, eval: evaluate });
+    const warn = onWarning ?? ((message: string) => process.stderr.write(`${message}\n`));
+    return new Promise((resolve, reject) => {
+      const onExit = (code: number): void => reject(new Error(`engine worker exited (code ${code}) while loading ${packageDir}`));
+      worker.once('error', reject);
+      worker.once('exit', onExit);
+      const onMessage = (reply: WorkerReply): void => {
+        if (reply.type === 'warning') return warn(reply.message);
+        worker.off('message', onMessage);
+        worker.off('error', reject);
+        worker.off('exit', onExit);
+        if (reply.type === 'ready') resolve(new EngineClient(worker, reply.info, warn));
+        else {
+          reject(new Error(reply.type === 'load-failed' ? reply.message : `unexpected first message ${reply.type} from the engine worker`));
+          void worker.terminate();
+        }
+      };
+      worker.on('message', onMessage);
+    });
+  }
+
+  generate(prompt: readonly number[] | string, params: Partial<GenerationParams> = {}, options: GenerationOptions = {}): Promise<GenerationResult> {
+    const id = this.nextId++;
+    const { signal } = options;
+    const result = this.call({ type: 'generate', id, prompt: typeof prompt === 'string' ? prompt : [...prompt], params }, options.onText);
+    if (signal === undefined) return result as Promise<GenerationResult>;
+    const cancel = (): void => {
+      if (this.pending.has(id)) this.worker.postMessage({ type: 'cancel', id } satisfies WorkerRequest);
+    };
+    if (signal.aborted) cancel();
+    else signal.addEventListener('abort', cancel, { once: true });
+    return (result as Promise<GenerationResult>).finally(() => signal.removeEventListener('abort', cancel));
+  }
+
+  tokenize(text: string): Promise<number[]> {
+    return this.call({ type: 'tokenize', id: this.nextId++, text }) as Promise<number[]>;
+  }
+
+  detokenize(tokens: readonly number[]): Promise<string> {
+    return this.call({ type: 'detokenize', id: this.nextId++, tokens: [...tokens] }) as Promise<string>;
+  }
+
+  info(): EngineInfo {
+    return this.engineInfo;
+  }
+
+  /** Cancels what runs, releases the model, ends the worker. */
+  async dispose(): Promise<void> {
+    if (this.failure === null) {
+      await this.call({ type: 'dispose', id: this.nextId++ }).catch(() => undefined);
+    }
+    await this.worker.terminate();
+  }
+
+  private call(request: WorkerRequest, onText?: Pending['onText']): Promise<unknown> {
+    if (this.failure !== null) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      this.pending.set(request.id, { resolve, reject, onText });
+      this.worker.postMessage(request);
+    });
+  }
+
+  private receive(reply: WorkerReply): void {
+    if (reply.type === 'warning') return this.onWarning(reply.message);
+    if (reply.type !== 'text' && reply.type !== 'done' && reply.type !== 'failed') return;
+    const pending = this.pending.get(reply.id);
+    if (pending === undefined) return;
+    if (reply.type === 'text') return pending.onText?.(reply.delta, reply.tokens);
+    this.pending.delete(reply.id);
+    if (reply.type === 'done') pending.resolve(reply.value);
+    else pending.reject(new Error(reply.message));
+  }
+
+  private fail(error: Error): void {
+    this.failure ??= error;
+    for (const pending of this.pending.values()) pending.reject(this.failure);
+    this.pending.clear();
+  }
+}

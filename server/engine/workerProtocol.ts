@@ -1,0 +1,25 @@
+/** Messages between EngineClient (the thread that serves requests) and the engine worker (worker.ts). */
+import type { EngineInfo, GenerationParams, GenerationResult } from './engine.js';
+import type { PackageEngineOptions } from './loadPackage.js';
+
+/** workerData: the model package to open and how. */
+export interface WorkerSetup {
+  packageDir: string;
+  /** onWarning is a function and cannot cross threads: warnings come back as 'warning' messages. */
+  options: Omit<PackageEngineOptions, 'onWarning'>;
+}
+
+export type WorkerRequest =
+  | { type: 'generate'; id: number; prompt: number[] | string; params: Partial<GenerationParams> }
+  | { type: 'cancel'; id: number }
+  | { type: 'tokenize'; id: number; text: string }
+  | { type: 'detokenize'; id: number; tokens: number[] }
+  | { type: 'dispose'; id: number };
+
+export type WorkerReply =
+  | { type: 'ready'; info: EngineInfo }
+  | { type: 'load-failed'; message: string }
+  | { type: 'warning'; message: string }
+  | { type: 'text'; id: number; delta: string; tokens: number[] }
+  | { type: 'done'; id: number; value: GenerationResult | number[] | string | null }
+  | { type: 'failed'; id: number; message: string };

@@ -1,0 +1,86 @@
+// The engine behind a worker thread, on a real model package (ONNX, converted from a generated checkpoint):
+// same output as in-process, streaming, cancellation within one step, a responsive calling thread, clear errors.
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { EngineClient } from '../../server/engine/engineClient.js';
+import { loadPackageEngine } from '../../server/engine/loadPackage.js';
+import { convertCheckpoint } from '../../server/model/convert.js';
+import { generateCheckpoint } from '../support/checkpoints.js';
+
+const PROMPT = 'def fibonacci(n):\n    ';
+
+void describe('EngineClient (worker thread)', () => {
+  let packageDir = '';
+  let client: EngineClient;
+
+  before(async () => {
+    const root = mkdtempSync(join(tmpdir(), 'engine-worker-'));
+    const checkpoint = generateCheckpoint({ family: 'llama3', numLayers: 6, hiddenSize: 128, seed: 5, quietLayers: { fromLayer: 2, scale: 0.15 }, dir: join(root, 'ckpt') });
+    packageDir = join(root, 'pkg');
+    await convertCheckpoint(checkpoint.dir, packageDir, { dtype: 'fp32', recommendedExitLayer: 2 });
+    client = await EngineClient.start(packageDir);
+  });
+
+  after(async () => {
+    await client.dispose();
+  });
+
+  void it('generates what the in-process engine generates, streaming it, in every mode', async () => {
+    const local = await loadPackageEngine(packageDir);
+    try {
+      for (const mode of ['full', 'self-speculative', 'early-exit'] as const) {
+        const params = { mode, exitLayer: 2, draftLength: 4, maxNewTokens: 24 };
+        const expected = await local.generate(PROMPT, params);
+        let streamed = '';
+        const result = await client.generate(PROMPT, params, { onText: (delta) => (streamed += delta) });
+        assert.deepEqual(result.tokens, expected.tokens, mode);
+        assert.equal(streamed, result.text);
+        assert.equal(result.stats.device, 'cpu');
+      }
+      assert.deepEqual(await client.tokenize('return n'), local.tokenize('return n'));
+      assert.equal(await client.detokenize(local.tokenize('return n')), 'return n');
+      assert.equal(client.info().config.numLayers, 6);
+    } finally {
+      await local.dispose();
+    }
+  });
+
+  void it('greedy self-speculative output equals full output on the ONNX package', async () => {
+    const full = await client.generate(PROMPT, { mode: 'full', maxNewTokens: 40 });
+    for (const [exitLayer, draftLength] of [[1, 3], [2, 6], [5, 16]]) {
+      const spec = await client.generate(PROMPT, { mode: 'self-speculative', exitLayer, draftLength, maxNewTokens: 40 });
+      assert.deepEqual(spec.tokens, full.tokens, `E=${exitLayer} d=${draftLength}`);
+    }
+  });
+
+  void it('an abort stops the generation within one step of the worker receiving it', async () => {
+    const controller = new AbortController();
+    const result = await client.generate(PROMPT, { mode: 'full', maxNewTokens: 500 }, {
+      signal: controller.signal,
+      onText: () => controller.abort(),
+    });
+    assert.equal(result.stopReason, 'cancelled');
+    // the abort is sent after step 1's text arrives; the worker is by then inside step 2 at most
+    assert.ok(result.stats.steps <= 2, `${result.stats.steps} steps`);
+    const next = await client.generate(PROMPT, { maxNewTokens: 3 });
+    assert.equal(next.tokens.length, 3, 'the engine serves the next request');
+  });
+
+  void it('keeps the calling thread free while it decodes', async () => {
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 5);
+    const started = performance.now();
+    await client.generate(PROMPT, { mode: 'full', maxNewTokens: 120 });
+    const elapsed = performance.now() - started;
+    clearInterval(timer);
+    assert.ok(ticks >= elapsed / 5 / 3, `${ticks} timer ticks in ${elapsed.toFixed(0)} ms`);
+  });
+
+  void it('reports a bad request and a bad package clearly', async () => {
+    await assert.rejects(client.generate(PROMPT, { exitLayer: 99 }), /exitLayer must be an integer in \[1, 5\]/);
+    await assert.rejects(EngineClient.start(join(tmpdir(), 'no-such-package')), /no manifest\.json/);
+  });
+});
