@@ -98,6 +98,10 @@ void describe('layerskip download (CLI) against a fake hub', () => {
     assert.deepEqual((await readdir(out)).filter((name) => name.startsWith('.')), [], 'no staging folder left');
     assert.ok(!run.stdout.includes(TOKEN) && !run.stderr.includes(TOKEN), 'the token is never printed');
 
+    // The installed package loads in the engine and generates (self-speculative, the recommended E).
+    const generated = await runCli(['generate', '--model', packageDir, '--prompt', 'def add(a, b):', '--max-tokens', '4', '--mode', 'self-speculative', '--json']);
+    assert.equal(generated.code, 0, generated.stderr);
+
     const listed = await runCli(['models', '--dir', out, '--json']);
     assert.equal(listed.code, 0, listed.stderr);
     const packages = JSON.parse(listed.stdout) as { name: string; bytes: number; source: string; problem?: string }[];
