@@ -70,8 +70,13 @@ export async function installModel(request: InstallRequest): Promise<InstallResu
     connection: { endpoint: request.hub.endpoint, token: request.hub.token, signal: request.signal, retryPolicy: request.retryPolicy },
     stallTimeoutMs: request.stallTimeoutMs,
     onProgress: request.onDownloadProgress,
-    // Fail before downloading gigabytes if the converted package will not fit.
-    beforeTransfer: (files) => ensureFreeSpace(modelsDir, estimatePackageBytes(files, dtype), `converting ${repoId} to ${dtype}`),
+    // Fail before downloading gigabytes if the converted package will not fit (next to the download, when the
+    // cache and the models folder share a disk).
+    beforeTransfer: async (files, bytesToFetch, cacheDir) => {
+      const sameDisk = (await stat(cacheDir)).dev === (await stat(modelsDir)).dev;
+      const needed = estimatePackageBytes(files, dtype) + (sameDisk ? bytesToFetch : 0);
+      await ensureFreeSpace(modelsDir, needed, `downloading ${repoId} and converting it to ${dtype}`);
+    },
   });
   throwIfCancelled(request.signal);
 

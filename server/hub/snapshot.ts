@@ -18,7 +18,7 @@ export interface SnapshotRequest {
   /** HF_HUB_OFFLINE: only use what the cache already has. */
   offline?: boolean;
   /** Runs after the file list is known and before any byte is fetched (e.g. a free-space check for later steps). */
-  beforeTransfer?: (files: RepoFile[]) => Promise<void>;
+  beforeTransfer?: (files: RepoFile[], bytesToFetch: number, cacheDir: string) => Promise<void>;
   /** Which files to fetch; defaults to what the converter reads. */
   select?: (files: RepoFile[]) => RepoFile[];
   onProgress?: (progress: TransferProgress) => void;
@@ -58,7 +58,7 @@ export async function downloadSnapshot(request: SnapshotRequest): Promise<Snapsh
   let bytesDone = 0;
   for (const file of files) bytesDone += await bytesAlreadyPresent(cache, file);
   await ensureFreeSpace(cache.root, bytesTotal - bytesDone, `downloading ${repoId}`);
-  await request.beforeTransfer?.(files);
+  await request.beforeTransfer?.(files, bytesTotal - bytesDone, cache.root);
 
   const startedWith = bytesDone;
   const meter = new RateMeter();
