@@ -24,6 +24,13 @@ export function hostTarget(): string {
   return `${process.platform}-${process.arch}`;
 }
 
+/** onnxruntime-node's binary folder for a target, relative to the package: bin/napi-v6/<platform>/<arch>. */
+export function ortBinaryDir(target: string): string {
+  const dir = ortBinaryDirByTarget[target];
+  if (dir === undefined) throw new Error(`unsupported target ${target}; supported: ${supportedTargets.join(', ')}`);
+  return `bin/napi-v6/${dir}`;
+}
+
 export function vsixPath(target: string = hostTarget()): string {
   return path.join(repoRoot, 'dist', `layerskip-completion-${target}.vsix`);
 }
@@ -31,10 +38,7 @@ export function vsixPath(target: string = hostTarget()): string {
 const ignoreFileBinaryLine = '!node_modules/onnxruntime-node/bin/napi-v6/linux/x64/**';
 
 export function packageVsix(target: string): string {
-  const binaryDir = ortBinaryDirByTarget[target];
-  if (binaryDir === undefined) {
-    throw new Error(`unsupported target ${target}; supported: ${supportedTargets.join(', ')}`);
-  }
+  const binaryDir = ortBinaryDir(target);
   if (!fs.existsSync(path.join(repoRoot, 'dist', 'extension.js'))) {
     throw new Error('dist/extension.js is missing: run `npm run build` first');
   }
@@ -44,7 +48,7 @@ export function packageVsix(target: string): string {
   }
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'layerskip-package-'));
   const ignoreFile = path.join(tmp, 'vscodeignore');
-  fs.writeFileSync(ignoreFile, allowlist.replace(ignoreFileBinaryLine, ignoreFileBinaryLine.replace('linux/x64', binaryDir)));
+  fs.writeFileSync(ignoreFile, allowlist.replace(ignoreFileBinaryLine, ignoreFileBinaryLine.replace('bin/napi-v6/linux/x64', binaryDir)));
   const out = vsixPath(target);
   fs.rmSync(out, { force: true });
   try {

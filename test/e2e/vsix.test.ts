@@ -7,11 +7,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { onnx } from 'onnx-proto';
-import { vsixPath } from '../../scripts/package.js';
+import { hostTarget, ortBinaryDir, vsixPath } from '../../scripts/package.js';
 import { prepareCodeServer, withEditor } from './support/editor.js';
 
 const extensionId = 'layerskip.layerskip-completion';
 const vsix = vsixPath();
+const ortBinaries = `node_modules/onnxruntime-node/${ortBinaryDir(hostTarget())}`;
 
 function listFiles(dir: string, prefix = ''): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
@@ -54,13 +55,12 @@ void test('the installed .vsix holds only runtime files, and its onnxruntime-nod
       /^media\//,
       /^node_modules\/onnxruntime-common\/(package\.json|dist\/cjs\/([^/]+\.js|package\.json))$/,
       /^node_modules\/onnxruntime-node\/(package\.json|dist\/[^/]+\.js)$/,
-      /^node_modules\/onnxruntime-node\/bin\/napi-v6\/linux\/x64\/[^/]+$/,
+      new RegExp(`^${ortBinaries}/[^/]+$`),
     ];
     assert.deepEqual(files.filter((file) => !runtimeFile.some((pattern) => pattern.test(file))), [], 'unexpected files');
     for (const required of [
       'dist/extension.js',
-      'node_modules/onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node',
-      'node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1',
+      `${ortBinaries}/onnxruntime_binding.node`,
     ]) {
       assert.ok(files.includes(required), `missing ${required}`);
     }
