@@ -6,7 +6,7 @@ import type { CompletionStats } from '../server/protocol.js';
 import { registerCommands } from './commands.js';
 import { registerHubCommands } from './hub/register.js';
 import { ACCEPTED_COMMAND, InlineProvider } from './inlineProvider.js';
-import { ServerClient } from './serverClient.js';
+import { ServerClient, type ClientState } from './serverClient.js';
 import { affectsServer, isEnabled, SECTION, serverSettings } from './settings.js';
 import { StatusBar } from './statusBar.js';
 
@@ -22,6 +22,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const client = server;
   const provider = new InlineProvider(client, output);
   let lastStats: CompletionStats | null = null;
+  let lastPhase: ClientState['phase'] | null = null;
 
   statusBar.setEnabled(isEnabled());
   context.subscriptions.push(
@@ -32,6 +33,15 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       statusBar.setState(state);
       if (state.phase === 'error') output.error(state.message);
       else output.info(`server ${state.phase}: ${state.message}`);
+      // Say once why suggestions stopped (the top complaint: completions that silently never show up).
+      if (state.phase === 'error' && lastPhase !== 'error') {
+        void vscode.window.showWarningMessage(`LayerSkip: ${state.message}`, 'Select Model Folder', 'Show Log').then((choice) => {
+          if (choice === 'Select Model Folder') return vscode.commands.executeCommand('layerskip.selectModelFolder');
+          if (choice === 'Show Log') output.show();
+          return undefined;
+        });
+      }
+      lastPhase = state.phase;
     }),
     client.onStats((stats) => {
       lastStats = stats;
