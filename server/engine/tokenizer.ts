@@ -24,6 +24,7 @@ export class PackageTokenizer implements TextCodec {
   }
 
   decode(tokens: readonly number[]): string {
+    if (tokens.length === 0) return ''; // the library throws on an empty list
     return this.tokenizer.decode([...tokens], { skip_special_tokens: true, clean_up_tokenization_spaces: false });
   }
 }

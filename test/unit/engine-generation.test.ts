@@ -89,6 +89,9 @@ void describe('generation control on a reference model', async () => {
       assert.equal(result.stopReason, 'eos');
       assert.deepEqual(result.tokens, expected);
     }
+    const endFirst = new Engine({ backend, codec, device: 'reference', extraStopTokens: [free.tokens[0]] });
+    const empty = await endFirst.generate(prompt, { maxNewTokens: 16 });
+    assert.deepEqual([empty.tokens, empty.text, empty.stopReason], [[], '', 'eos']);
   });
 
   void it('a time budget stops the generation', async () => {
