@@ -54,11 +54,16 @@ export async function transferFile(file: RepoFile, options: FileTransferOptions)
   try {
     const expected = expectedContent(file);
     const hasher = new ContentHasher(expected);
+    let positionBefore = 0;
     await withRetries(
       connection.retryPolicy ?? DEFAULT_RETRY_POLICY,
       connection.signal,
-      () => transferAttempt(file, partialPath, hasher, options),
+      () => {
+        positionBefore = hasher.position;
+        return transferAttempt(file, partialPath, hasher, options);
+      },
       (error) => options.onRetry(error.message),
+      () => hasher.position > positionBefore,
     );
 
     const actual = hasher.digest();

@@ -27,22 +27,25 @@ export function backoffMs(policy: RetryPolicy, attempt: number, error: unknown):
 }
 
 /**
- * Runs `attempt` until it succeeds, fails permanently or runs out of retries. `attempt` receives the attempt
- * number; `onRetry` is told about each transient failure (for progress displays).
+ * Runs `attempt` until it succeeds, fails permanently or runs out of retries. `onRetry` is told about each
+ * transient failure (for progress displays). `madeProgress`, if given, is asked after a failure: an attempt that
+ * moved the transfer forward starts the count again, so a long download over a flaky link is not given up on.
  */
 export async function withRetries<T>(
   policy: RetryPolicy,
   signal: AbortSignal | undefined,
-  attempt: (attemptNumber: number) => Promise<T>,
-  onRetry?: (error: HubError, attemptNumber: number) => void,
+  attempt: () => Promise<T>,
+  onRetry?: (error: HubError) => void,
+  madeProgress?: () => boolean,
 ): Promise<T> {
-  for (let attemptNumber = 0; ; attemptNumber++) {
+  for (let failures = 0; ; failures++) {
     try {
-      return await attempt(attemptNumber);
+      return await attempt();
     } catch (error) {
-      if (!isTransient(error) || attemptNumber >= policy.retries || signal?.aborted) throw error;
-      onRetry?.(error as HubError, attemptNumber);
-      await sleep(backoffMs(policy, attemptNumber, error), signal);
+      if (madeProgress?.()) failures = 0;
+      if (!isTransient(error) || failures >= policy.retries || signal?.aborted) throw error;
+      onRetry?.(error as HubError);
+      await sleep(backoffMs(policy, failures, error), signal);
     }
   }
 }

@@ -28,8 +28,11 @@ export interface FakeRepo {
 export type TokenAccess = 'ok' | 'not-accepted' | 'pending';
 
 export interface Faults {
-  /** Close the connection after this many body bytes of `path`, `times` times. */
-  drop?: { path: string; afterBytes: number; times: number };
+  /**
+   * Close the connection once byte `afterBytes` of `path` is reached, `times` times; with `perResponse`, after
+   * `afterBytes` bytes of each response instead (a link that keeps dropping while the transfer moves on).
+   */
+  drop?: { path: string; afterBytes: number; times: number; perResponse?: boolean };
   /** Stop sending (connection left open) after this many bytes of `path`, `times` times. */
   stall?: { path: string; afterBytes: number; times: number };
   /** Flip one byte of `path` at `offset` (same length: only the checksum can notice). */
@@ -337,9 +340,10 @@ function serveContent(hub: FakeHub, request: IncomingMessage, response: ServerRe
   const drop = faults.drop?.path === path && faults.drop.times > 0 ? faults.drop : undefined;
   const stall = faults.stall?.path === path && faults.stall.times > 0 ? faults.stall : undefined;
   const cut = drop ?? stall;
-  if (cut && cut.afterBytes >= start && cut.afterBytes < size) {
+  const cutAt = cut && drop?.perResponse ? start + cut.afterBytes : cut?.afterBytes;
+  if (cut && cutAt !== undefined && cutAt >= start && cutAt < size) {
     cut.times--;
-    response.write(body.subarray(0, cut.afterBytes - start), () => {
+    response.write(body.subarray(0, cutAt - start), () => {
       // Let the bytes leave before the fault, as a real mid-file failure would.
       setTimeout(() => (drop ? response.destroy() : undefined), 20);
     });

@@ -126,6 +126,20 @@ void describe('downloadSnapshot against a fake hub', () => {
     assert.equal(last?.bytesDone, last?.bytesTotal);
   });
 
+  void it('keeps going while each attempt makes progress, beyond the retry limit', async () => {
+    hub.faults.drop = { path: 'model.safetensors', afterBytes: 200_000, times: FAST_RETRIES.retries + 3, perResponse: true };
+    const snapshot = await downloadSnapshot(request());
+    assert.deepEqual(await readFile(join(snapshot.dir, 'model.safetensors')), WEIGHTS);
+    assert.equal(hub.log.filter((entry) => entry.server === 'cdn').length, FAST_RETRIES.retries + 4);
+  });
+
+  void it('gives up after the retry limit when attempts make no progress', async () => {
+    hub.faults.drop = { path: 'model.safetensors', afterBytes: 0, times: 100, perResponse: true };
+    const error = await rejection(downloadSnapshot(request()));
+    assert.equal(error.kind, 'network');
+    assert.equal(hub.log.filter((entry) => entry.server === 'cdn').length, FAST_RETRIES.retries + 1);
+  });
+
   void it('resumes a plain file served by the hub itself', async () => {
     const big = Buffer.from(JSON.stringify({ vocab: randomBytes(200_000).toString('base64') }));
     hub.repos.set(REPO, tinyRepo({ files: { ...tinyRepo().files, 'tokenizer.json': { content: big, lfs: false } } }));
