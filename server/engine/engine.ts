@@ -84,7 +84,9 @@ export class Engine {
     const { backend, codec, device } = this.setup;
     const params = resolveParams(partial, backend.config, this.recommendations);
     const tokens = typeof prompt === 'string' ? this.promptTokens(prompt) : [...prompt];
-    checkTokens(tokens, backend.config.vocabSize);
+    checkTokens(tokens, backend.config);
+    // Positions past the model's context are never produced: the room left caps the new tokens.
+    params.maxNewTokens = Math.min(params.maxNewTokens, backend.config.maxPositionEmbeddings - tokens.length);
     const cachedTokens = this.promptCache.reuse(tokens, layersUsed(params, backend.config));
     try {
       const job = { backend, cache: this.promptCache.cache, tokens, cachedTokens, params, codec, stopTokens: this.stopTokens, device };
@@ -103,8 +105,11 @@ export class Engine {
   }
 }
 
-function checkTokens(tokens: readonly number[], vocabSize: number): void {
+function checkTokens(tokens: readonly number[], { vocabSize, maxPositionEmbeddings }: ModelConfig): void {
   if (tokens.length === 0) throw new RangeError('prompt is empty: at least one token is needed to predict the next');
+  if (tokens.length >= maxPositionEmbeddings) {
+    throw new RangeError(`prompt has ${tokens.length} tokens: the model's context holds ${maxPositionEmbeddings} positions`);
+  }
   const bad = tokens.find((t) => !Number.isInteger(t) || t < 0 || t >= vocabSize);
   if (bad !== undefined) throw new RangeError(`prompt token ${bad} is not an id in [0, ${vocabSize})`);
 }

@@ -154,6 +154,8 @@ void describe('generation control on a reference model', async () => {
     await assert.rejects(engine.generate(prompt, { topP: 0 }), /topP/);
     await assert.rejects(engine.generate([], {}), /prompt is empty/);
     await assert.rejects(engine.generate([backend.config.vocabSize], {}), /not an id/);
+    const tooLong = new Array<number>(backend.config.maxPositionEmbeddings).fill(prompt[0]);
+    await assert.rejects(engine.generate(tooLong, {}), /context holds \d+ positions/);
     // and the engine still works afterwards
     assert.equal((await engine.generate(prompt, { maxNewTokens: 2 })).tokens.length, 2);
   });
