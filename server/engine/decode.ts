@@ -17,6 +17,8 @@ export interface DecodeState {
   readonly tokens: number[];
   readonly chooser: TokenChooser;
   readonly clock: StageClock;
+  /** Tokens that end a generation (EOS, EOT): drafting stops at one, nothing after it could be kept. */
+  readonly endTokens: readonly number[];
 }
 
 export interface StepOutcome {
@@ -97,7 +99,7 @@ export async function selfSpeculativeStep(
     const proposal = await state.chooser.propose(exitState);
     proposals.push(proposal);
     seen.push(proposal.token);
-    if (!policy.keepDrafting(proposal) || state.backend.config.eosTokenIds.includes(proposal.token)) break;
+    if (!policy.keepDrafting(proposal) || state.endTokens.includes(proposal.token)) break;
   }
 
   const d = proposals.length;

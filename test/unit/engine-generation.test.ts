@@ -133,7 +133,7 @@ void describe('generation control on a reference model', async () => {
     const promptCache = new PromptCache(backend.config);
     const stateFor = (tokens: number[]): DecodeState => {
       const clock = new StageClock();
-      return { backend, cache: promptCache.cache, tokens, chooser: new GreedyChooser(backend, clock, false), clock };
+      return { backend, cache: promptCache.cache, tokens, chooser: new GreedyChooser(backend, clock, false), clock, endTokens: [] };
     };
     const earlier = [...prompt, 40, 41, 42, 43];
     await prefill(stateFor([...earlier]), L);
