@@ -170,7 +170,8 @@ def build_corpus(out_dir: Path, node_modules: list[Path], extra_site_dirs: list[
     copied into two packages can never land on both sides. `carried`: corpus folders built elsewhere (e.g. npm
     code for a machine that has no node_modules), merged in first with their manifests' package lists."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    site_dirs = [Path(p) for p in site.getsitepackages()] + list(extra_site_dirs) if python else []
+    # python=False leaves out this interpreter's own stdlib and site-packages (not the extra folders)
+    site_dirs = ([Path(p) for p in site.getsitepackages()] if python else []) + list(extra_site_dirs)
     packages = (python_stdlib() if python else []) + python_distributions(site_dirs) + npm_packages(node_modules)
     rng = random.Random(seed)
     rng.shuffle(packages)  # the total-size cap then samples packages fairly instead of alphabetically
