@@ -1,6 +1,7 @@
 // LayerBackend over a model package (docs/model-package.md): one onnxruntime session per decoder layer plus the
 // head. The only file that imports onnxruntime-node.
 import { closeSync, openSync, readSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { LayerBackend } from '../engine/backend.js';
@@ -17,7 +18,10 @@ export const EXECUTION_PROVIDERS: readonly ExecutionProvider[] = ['cpu', 'webgpu
 export interface OnnxBackendOptions {
   /** Preferred provider; falls back to 'cpu' (with a warning) when it cannot be used. Default 'cpu'. */
   executionProvider?: ExecutionProvider;
-  /** Threads per session (default 1: ~L+1 sessions run one after another, each with its own pool). */
+  /**
+   * Threads per session (default: the machine's cores, at most 8). Sessions run one after another, so their pools
+   * never compete; without spinning an idle pool costs nothing (server/bench/sessionOptions.ts).
+   */
   intraOpNumThreads?: number;
   /** Keep idle pool threads spinning (default false: spinning pools of 30+ sessions starve small machines). */
   allowSpinning?: boolean;
@@ -49,7 +53,7 @@ export class OnnxBackend implements LayerBackend {
     let provider = options.executionProvider ?? 'cpu';
     const sessionOptions = (ep: ExecutionProvider): ort.InferenceSession.SessionOptions => ({
       executionProviders: [ep],
-      intraOpNumThreads: options.intraOpNumThreads ?? 1,
+      intraOpNumThreads: options.intraOpNumThreads ?? Math.min(8, availableParallelism()),
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
       extra: { session: { intra_op: { allow_spinning: options.allowSpinning ? '1' : '0' } } },
