@@ -90,7 +90,7 @@ for (const family of FAMILIES) {
         assert.ok(drift.relativeError <= bound.relativeError, `${dtype} E=${exit}: ${drift.relativeError} > ${bound.relativeError}`);
         assert.equal(drift.top1ClearDisagree, 0, `${dtype} E=${exit}: argmax differs where the margin is clear`);
         assert.ok(drift.top1Agree >= bound.minTop1 * drift.positions, `${dtype} E=${exit}: top-1 ${drift.top1Agree}/12`);
-        report.push(`E${exit} ${drift.relativeError.toExponential(1)} top1 ${drift.top1Agree}/${drift.positions}`);
+        report.push(`E${exit} exact ${exact.relativeError.toExponential(1)} drift ${drift.relativeError.toExponential(1)} top1 ${drift.top1Agree}/${drift.positions}`);
       }
       t.diagnostic(`${dtype}: ${report.join(', ')}`);
     }
