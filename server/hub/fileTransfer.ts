@@ -12,6 +12,8 @@ import { hubFetch, isAbort } from './http.js';
 import { ContentHasher, type ExpectedContent } from './integrity.js';
 import { DEFAULT_RETRY_POLICY, withRetries } from './retry.js';
 
+const WRITE_BATCH_BYTES = 512 * 1024;
+
 export interface FileTransferOptions {
   connection: HubConnection;
   repoId: string;
@@ -19,7 +21,7 @@ export interface FileTransferOptions {
   cache: RepoCache;
   /** Abort an attempt (and resume) when no byte arrives for this long. */
   stallTimeoutMs: number;
-  /** Told how many bytes were added to (or, after a restart from zero, removed from) the file on disk. */
+  /** Told how many bytes arrived for the file (negative: discarded, when the file restarts from zero). */
   onBytes: (delta: number) => void;
   onRetry: (message: string) => void;
 }
@@ -135,25 +137,43 @@ async function transferAttempt(file: RepoFile, partialPath: string, hasher: Cont
     if (!response.body) throw new HubError('server', `The Hub sent no content for ${file.path}.`);
 
     handle = await open(partialPath, offset > 0 ? 'r+' : 'w');
+    const output = handle;
     let position = offset;
-    const reader = response.body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      rearm();
-      if (position + value.byteLength > file.size) {
-        await reader.cancel();
-        throw new HubError('server', `The Hub sent more than the ${file.size} bytes of ${file.path}.`);
-      }
+    // Network chunks are ~16-64 KB: writing them in batches saves thousands of syscalls per gigabyte. Progress
+    // counts bytes as they arrive; what arrived is always written, even when the connection then drops.
+    const pending: Uint8Array[] = [];
+    let pendingBytes = 0;
+    const flush = async (): Promise<void> => {
+      if (pendingBytes === 0) return;
+      const chunks = pending.splice(0);
+      const bytes = pendingBytes;
+      pendingBytes = 0;
       try {
-        await handle.write(value, 0, value.byteLength, position);
+        await output.writev(chunks, position);
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === 'ENOSPC') throw diskFullDuringWrite(partialPath, error);
         throw error;
       }
-      hasher.update(value);
-      position += value.byteLength;
-      options.onBytes(value.byteLength);
+      for (const chunk of chunks) hasher.update(chunk);
+      position += bytes;
+    };
+    const reader = response.body.getReader();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        rearm();
+        if (position + pendingBytes + value.byteLength > file.size) {
+          await reader.cancel();
+          throw new HubError('server', `The Hub sent more than the ${file.size} bytes of ${file.path}.`);
+        }
+        pending.push(value);
+        pendingBytes += value.byteLength;
+        options.onBytes(value.byteLength);
+        if (pendingBytes >= WRITE_BATCH_BYTES) await flush();
+      }
+    } finally {
+      await flush(); // keep what arrived before a dropped connection: the resume starts after it
     }
     if (position < file.size) {
       throw networkError(new Error(`connection closed after ${position} of ${file.size} bytes`), `downloading ${file.path}`);

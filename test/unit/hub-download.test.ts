@@ -272,7 +272,7 @@ void describe('downloadSnapshot against a fake hub', () => {
       connection: { endpoint: hub.endpoint, token: TOKEN, retryPolicy: FAST_RETRIES, signal: controller.signal },
       onProgress: (p) => {
         progress.push(p);
-        if (p.file === 'model.safetensors' && p.bytesDone > 300_000) controller.abort();
+        if (p.file === 'model.safetensors' && p.bytesDone > 100_000) controller.abort();
       },
     });
     const error = await rejection(pending);
