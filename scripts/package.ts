@@ -50,21 +50,25 @@ export function packageVsix(target: string): string {
   const ignoreFile = path.join(tmp, 'vscodeignore');
   fs.writeFileSync(ignoreFile, allowlist.replace(ignoreFileBinaryLine, ignoreFileBinaryLine.replace('bin/napi-v6/linux/x64', binaryDir)));
   const out = vsixPath(target);
-  fs.rmSync(out, { force: true });
+  // vsce writes to a temporary name that is renamed at the end, so a concurrent reader (an e2e run) never finds
+  // the .vsix missing or half written.
+  const partial = path.join(path.dirname(out), `.${path.basename(out, '.vsix')}.${process.pid}.vsix`);
   try {
     // Dependency detection stays on (no --no-dependencies): with it off vsce never looks inside node_modules, and
     // onnxruntime-node must ship. The allowlist then drops every other production dependency (all bundled).
     const vsce = path.join(repoRoot, 'node_modules', '@vscode', 'vsce', 'vsce');
     const result = spawnSync(
       process.execPath,
-      [vsce, 'package', '--target', target, '--ignoreFile', ignoreFile, '--out', out, '--allow-missing-repository'],
+      [vsce, 'package', '--target', target, '--ignoreFile', ignoreFile, '--out', partial, '--allow-missing-repository'],
       { cwd: repoRoot, stdio: ['ignore', 'inherit', 'inherit'] },
     );
     if (result.status !== 0) {
       throw new Error(`vsce package failed (exit ${String(result.status ?? result.signal)})`);
     }
+    fs.renameSync(partial, out);
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
+    fs.rmSync(partial, { force: true });
   }
   return out;
 }

@@ -1,5 +1,5 @@
 // The packaged .vsix (npm run package) in a real VS Code: it installs into code-server, holds only runtime files,
-// its onnxruntime-node runs a model from the installed folder, and the extension activates (status bar item).
+// its onnxruntime-node runs a model from the installed folder, and the extension activates.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -84,10 +84,19 @@ void test('the installed .vsix holds only runtime files, and its onnxruntime-nod
   }
 });
 
-void test('the .vsix activates in code-server and shows its status bar item', async () => {
+void test('the .vsix activates in code-server: status bar item, listed as activated in Running Extensions', async () => {
   await withEditor({ name: 'activation', vsix, files: { 'hello.py': 'print("hello")\n' } }, async (editor) => {
     const item = await editor.waitForStatusBarItem(/LayerSkip/, 45_000);
     assert.match(item.label, /LayerSkip/);
     await editor.screenshot('status-bar');
+
+    await editor.openFile('hello.py');
+    assert.equal((await editor.editorLines())[0], 'print("hello")');
+    // VS Code's own account of activation, independent of what the extension chooses to show.
+    await editor.runCommand('Developer: Show Running Extensions');
+    const row = editor.page.locator('.runtime-extensions-editor .monaco-list-row:has-text("LayerSkip Code Completion")');
+    await row.first().waitFor({ state: 'visible', timeout: 15_000 });
+    assert.match(await row.first().innerText(), /Activation: \d+ms/);
+    await editor.screenshot('running-extensions');
   });
 });
