@@ -5,12 +5,12 @@
 // Without --model it builds and uses a random test model (see benchModel.ts) and says so.
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import type { Engine, GenerationParams, GenerationStats } from '../engine/engine.js';
+import type { Engine, GenerationParams, GenerationResult } from '../engine/engine.js';
 import { loadPackageEngine } from '../engine/loadPackage.js';
 import type { Manifest } from '../model/manifest.js';
 import { EXECUTION_PROVIDERS, type ExecutionProvider } from '../model/onnxBackend.js';
 import { createTestModelPackage } from './benchModel.js';
-import { modesTable, summarizeMode, table, type ModeSummary } from './benchReport.js';
+import { modesTable, summarizeMode, table, type ModeRun, type ModeSummary } from './benchReport.js';
 import { PROMPTS, type CompletionPrompt } from './prompts.js';
 
 const CONTEXT_LENGTHS = [128, 512, 2048];
@@ -46,6 +46,13 @@ function contextOf(engine: Engine, length: number): number[] {
   return Array.from({ length }, (_, i) => code[i % code.length]);
 }
 
+async function withCpuTime(generate: () => Promise<GenerationResult>): Promise<{ result: GenerationResult; cpuMs: number }> {
+  const before = process.cpuUsage();
+  const result = await generate();
+  const used = process.cpuUsage(before);
+  return { result, cpuMs: (used.user + used.system) / 1000 };
+}
+
 async function run(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
@@ -76,15 +83,17 @@ async function run(args: string[]): Promise<void> {
 
     for (const mode of benchModes) await engine.generate(promptTokens(engine, PROMPTS[0]), { ...mode.params, maxNewTokens: 8 }); // warm-up
 
-    // Every prompt through every mode; the prompt cache only shortens prefill, which tokens/s excludes.
-    const runs = new Map<string, GenerationStats[]>(benchModes.map((m) => [m.label, []]));
+    // Every prompt through every mode. A first 1-token request fills the prompt cache, so that every measured run
+    // prefills just the last prompt token and its CPU time is decoding work.
+    const runs = new Map<string, ModeRun[]>(benchModes.map((m) => [m.label, []]));
     const mismatches: Record<string, string[]> = {};
     for (const prompt of PROMPTS) {
       const tokens = promptTokens(engine, prompt);
+      await engine.generate(tokens, { mode: 'full', maxNewTokens: 1 });
       let fullTokens: number[] = [];
       for (const mode of benchModes) {
-        const result = await engine.generate(tokens, { ...mode.params, maxNewTokens });
-        runs.get(mode.label)?.push(result.stats);
+        const { result, cpuMs } = await withCpuTime(() => engine.generate(tokens, { ...mode.params, maxNewTokens }));
+        runs.get(mode.label)?.push({ stats: result.stats, cpuMs });
         if (mode.label === 'full') fullTokens = result.tokens;
         else if (mode.params.mode === 'self-speculative' && result.tokens.join() !== fullTokens.join()) {
           (mismatches[mode.label] ??= []).push(prompt.name);
@@ -93,23 +102,27 @@ async function run(args: string[]): Promise<void> {
       process.stderr.write('.');
     }
     process.stderr.write('\n');
-    const fullSummary = summarizeMode('full', runs.get('full') ?? [], L, NaN);
-    const summaries: ModeSummary[] = benchModes.map((m) => summarizeMode(m.label, runs.get(m.label) ?? [], L, fullSummary.tokensPerSecond));
+    const fullSummary = summarizeMode('full', runs.get('full') ?? [], L, null);
+    const summaries: ModeSummary[] = benchModes.map((m) => summarizeMode(m.label, runs.get(m.label) ?? [], L, fullSummary));
     const identical: Record<string, string> = { full: '(reference)' };
     for (const m of benchModes.filter((m) => m.params.mode === 'self-speculative')) {
       const bad = mismatches[m.label] ?? [];
       identical[m.label] = bad.length === 0 ? `yes (${PROMPTS.length}/${PROMPTS.length})` : `NO: ${bad.join(', ')}`;
     }
 
-    // Decoding cost per token as the context grows.
-    const contexts: { context: number; msPerToken: Record<string, number> }[] = [];
+    // Decoding cost per token as the context grows (wall and CPU; the prompt cache is filled first, as above).
+    const contexts: { context: number; msPerToken: Record<string, number>; cpuMsPerToken: Record<string, number> }[] = [];
     for (const length of CONTEXT_LENGTHS) {
+      const tokens = contextOf(engine, length);
+      await engine.generate(tokens, { mode: 'full', maxNewTokens: 1 });
       const msPerToken: Record<string, number> = {};
+      const cpuMsPerToken: Record<string, number> = {};
       for (const mode of benchModes.filter((m) => !m.params.adaptiveDraft)) {
-        const { stats } = await engine.generate(contextOf(engine, length), { ...mode.params, maxNewTokens: CONTEXT_NEW_TOKENS });
-        msPerToken[mode.label] = (stats.totalMs - stats.prefillMs) / stats.generatedTokens;
+        const { result, cpuMs } = await withCpuTime(() => engine.generate(tokens, { ...mode.params, maxNewTokens: CONTEXT_NEW_TOKENS }));
+        msPerToken[mode.label] = (result.stats.totalMs - result.stats.prefillMs) / result.stats.generatedTokens;
+        cpuMsPerToken[mode.label] = cpuMs / result.stats.generatedTokens;
       }
-      contexts.push({ context: length, msPerToken });
+      contexts.push({ context: length, msPerToken, cpuMsPerToken });
     }
     const peakRssMiB = process.resourceUsage().maxRSS / 1024;
 
@@ -120,10 +133,14 @@ async function run(args: string[]): Promise<void> {
       '',
       modesTable(summaries, identical),
       '',
-      'ms/token (decoding) vs context length:',
-      table(['context', ...contextLabels], contexts.map((c) => [c.context, ...contextLabels.map((l) => c.msPerToken[l].toFixed(2))])),
+      'ms/token (decoding, wall / CPU) vs context length:',
+      table(
+        ['context', ...contextLabels],
+        contexts.map((c) => [c.context, ...contextLabels.map((l) => `${c.msPerToken[l].toFixed(2)} / ${c.cpuMsPerToken[l].toFixed(2)}`)]),
+      ),
       '',
       `peak RSS: ${peakRssMiB.toFixed(0)} MiB`,
+      'CPU ms/token: CPU time of this process per token (onnxruntime single-threaded), robust to a loaded machine',
       'analytic bound: Leviathan et al.\'s cost model, T / (g c + 1): T = measured tokens per step, g = mean drafts per step, c = E/L',
     ].join('\n');
     process.stdout.write(report + '\n');

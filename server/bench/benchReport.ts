@@ -1,6 +1,12 @@
 /** Aggregation and the printed tables of `npm run bench`. */
 import { analyticSpeedupBound, type GenerationStats } from '../engine/stats.js';
 
+/** One generation: its stats and the CPU time the process spent on it (robust to other processes on the machine). */
+export interface ModeRun {
+  stats: GenerationStats;
+  cpuMs: number;
+}
+
 export interface ModeSummary {
   label: string;
   generatedTokens: number;
@@ -14,12 +20,17 @@ export interface ModeSummary {
   /** Leviathan et al.'s cost model (stats.ts) with pooled tokens and drafts per step, c = E / L (1 if not speculative). */
   analyticSpeedupBound: number;
   speedupOverFull: number;
+  /** CPU time of the process per generated token, and the speedup it implies (onnxruntime runs single-threaded). */
+  cpuMsPerToken: number;
+  cpuSpeedupOverFull: number;
   stageMs: { prefill: number; draft: number; verify: number; head: number };
 }
 
-/** Pools the stats of one mode over all prompts: tokens over decoding time (prefill excluded, as in the stats). */
-export function summarizeMode(label: string, runs: readonly GenerationStats[], numLayers: number, fullTokensPerSecond: number): ModeSummary {
+/** Pools one mode's runs over all prompts: tokens over decoding time (prefill excluded, as in the stats). */
+export function summarizeMode(label: string, modeRuns: readonly ModeRun[], numLayers: number, full: ModeSummary | null): ModeSummary {
+  const runs = modeRuns.map((run) => run.stats);
   const sum = (pick: (s: GenerationStats) => number): number => runs.reduce((total, s) => total + pick(s), 0);
+  const cpuMsPerToken = modeRuns.reduce((total, run) => total + run.cpuMs, 0) / sum((s) => s.generatedTokens);
   const generatedTokens = sum((s) => s.generatedTokens);
   const decodeMs = sum((s) => s.totalMs - s.prefillMs);
   const drafted = sum((s) => s.drafted);
@@ -40,7 +51,9 @@ export function summarizeMode(label: string, runs: readonly GenerationStats[], n
     acceptanceRate,
     meanDraftLength,
     analyticSpeedupBound: drafted === 0 ? 1 : analyticSpeedupBound((accepted + steps) / steps, meanDraftLength, exitLayer / numLayers),
-    speedupOverFull: Number.isFinite(fullTokensPerSecond) ? tokensPerSecond / fullTokensPerSecond : 1,
+    speedupOverFull: full === null ? 1 : tokensPerSecond / full.tokensPerSecond,
+    cpuMsPerToken,
+    cpuSpeedupOverFull: full === null ? 1 : full.cpuMsPerToken / cpuMsPerToken,
     stageMs: {
       prefill: sum((s) => s.prefillMs),
       draft: sum((s) => s.draftMs),
@@ -59,7 +72,7 @@ export function table(header: string[], rows: (string | number)[][]): string {
 
 export function modesTable(modes: readonly ModeSummary[], identical: Record<string, string>): string {
   return table(
-    ['mode', 'tokens', 'tokens/s', 'speedup vs full', 'acceptance', 'mean d', 'analytic bound', 'ms/token', 'identical to full'],
+    ['mode', 'tokens', 'tokens/s', 'speedup vs full', 'acceptance', 'mean d', 'analytic bound', 'ms/token', 'CPU ms/token', 'speedup (CPU)', 'identical to full'],
     modes.map((m) => [
       m.label,
       m.generatedTokens,
@@ -69,6 +82,8 @@ export function modesTable(modes: readonly ModeSummary[], identical: Record<stri
       m.drafted === 0 ? '-' : m.meanDraftLength.toFixed(2),
       m.drafted === 0 ? '-' : `${m.analyticSpeedupBound.toFixed(2)}x`,
       m.msPerToken.toFixed(2),
+      m.cpuMsPerToken.toFixed(2),
+      `${m.cpuSpeedupOverFull.toFixed(2)}x`,
       identical[m.label] ?? '-',
     ]),
   );
