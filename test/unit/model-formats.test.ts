@@ -1,0 +1,137 @@
+// Byte-level formats against hand-computed values: half floats, safetensors, the MatMulNBits layout, config.json.
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { ConfigError, parseHfConfig } from '../../server/model/config.js';
+import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../../server/model/float16.js';
+import { readHeader, readRows, readTensor, SafetensorsError, writeSafetensors } from '../../server/model/safetensors.js';
+import { decodeRows, encodeRows } from '../../server/model/weightEncoding.js';
+
+void test('float16 and bfloat16 conversions match IEEE bit patterns, rounding to nearest even', () => {
+  const half: [number, number][] = [
+    [1, 0x3c00],
+    [-2, 0xc000],
+    [0.1, 0x2e66],
+    [65504, 0x7bff],
+    [65520, 0x7c00], // halfway to the next power: rounds up to infinity
+    [2 ** -24, 0x0001], // smallest subnormal
+    [2 ** -26, 0x0000], // below half of it: zero
+    [1 + 2 ** -11, 0x3c00], // tie: even mantissa (down)
+    [1 + 3 * 2 ** -11, 0x3c02], // tie: even mantissa (up)
+  ];
+  for (const [value, bits] of half) assert.equal(f32ToF16(value), bits, `f16(${value})`);
+  assert.equal(f16ToF32(0x3555), 0.333251953125);
+  assert.equal(f16ToF32(0x0001), 2 ** -24);
+  assert.equal(f16ToF32(0xfc00), -Infinity);
+  assert.equal(f32ToBf16(1), 0x3f80);
+  assert.equal(f32ToBf16(Math.PI), 0x4049);
+  assert.equal(bf16ToF32(0x4049), 3.140625);
+  assert.ok(Number.isNaN(bf16ToF32(f32ToBf16(NaN))));
+});
+
+void test('safetensors: reads a hand-made file; writer output has the documented layout', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'st-'));
+  // F16 [2, 2] = [[1, -2], [0.5, 65504]] then BF16 [1] = [3.140625]
+  const header = JSON.stringify({
+    a: { dtype: 'F16', shape: [2, 2], data_offsets: [0, 8] },
+    b: { dtype: 'BF16', shape: [1], data_offsets: [8, 10] },
+    c: { dtype: 'I64', shape: [1], data_offsets: [10, 18] },
+    __metadata__: { format: 'pt' },
+  });
+  const data = Buffer.from([0x00, 0x3c, 0x00, 0xc0, 0x00, 0x38, 0xff, 0x7b, 0x49, 0x40, 1, 0, 0, 0, 0, 0, 0, 0]);
+  const length = Buffer.alloc(8);
+  length.writeBigUInt64LE(BigInt(header.length));
+  const file = join(dir, 'hand.safetensors');
+  writeFileSync(file, Buffer.concat([length, Buffer.from(header), data]));
+  const tensors = readHeader(file);
+  assert.deepEqual(tensors.map((t) => t.name), ['a', 'b'], 'non-float tensors are skipped');
+  assert.deepEqual([...readTensor(tensors[0])], [1, -2, 0.5, 65504]);
+  assert.deepEqual([...readRows(tensors[0], 1, 1)], [0.5, 65504]);
+  assert.deepEqual([...readTensor(tensors[1])], [3.140625]);
+
+  const written = join(dir, 'written.safetensors');
+  writeSafetensors(written, [{ name: 'x', dtype: 'F32', shape: [3], chunks: () => [Float32Array.of(1, 2), Float32Array.of(3)] }]);
+  const [x] = readHeader(written);
+  assert.equal(x.offset % 8, 0, 'data 8-byte aligned');
+  assert.deepEqual([...readTensor(x)], [1, 2, 3]);
+  assert.throws(
+    () => writeSafetensors(written, [{ name: 'y', dtype: 'F32', shape: [3], chunks: () => [Float32Array.of(1)] }]),
+    /produced 1 values, shape needs 3/,
+  );
+  const tiny = join(dir, 'tiny.safetensors');
+  writeFileSync(tiny, Buffer.from([1, 2, 3]));
+  assert.throws(() => readHeader(tiny), SafetensorsError);
+});
+
+void test('int4 / int8 rows have the MatMulNBits layout (hand-computed bytes)', () => {
+  const row = new Float32Array(32);
+  row.set([7, -7, 0, 3.5]); // max |w| 7: int4 scale 1, levels 7 -7 0 4 (3.5 rounds up), zero point 8
+  const int4 = encodeRows(row, 32, 'int4');
+  assert.equal(int4.data.length, 16);
+  assert.equal(int4.data[0], 0x1f); // 15 low nibble, 1 high nibble
+  assert.equal(int4.data[1], 0xc8); // 8 low, 12 high
+  assert.ok(int4.data.subarray(2).every((b) => b === 0x88));
+  assert.equal(int4.scales?.readFloatLE(0), 1);
+  assert.deepEqual([...decodeRows(int4, 1, 32, 'int4').subarray(0, 4)], [7, -7, 0, 4]);
+
+  const int8 = encodeRows(row, 32, 'int8'); // scale 7/127, levels 127 -127 0 64 (63.5 rounds up), zero point 128
+  assert.deepEqual([...int8.data.subarray(0, 4)], [255, 1, 128, 192]);
+  assert.equal(int8.scales?.readFloatLE(0), Math.fround(7 / 127));
+
+  // a row of 40 columns takes two blocks; the padding decodes to nothing visible
+  const wide = Float32Array.from({ length: 80 }, (_, i) => Math.sin(i));
+  const back = decodeRows(encodeRows(wide, 40, 'int8'), 2, 40, 'int8');
+  for (let i = 0; i < wide.length; i++) assert.ok(Math.abs(back[i] - wide[i]) <= 0.5 / 127 + 1e-7);
+});
+
+const LLAMA32 = {
+  architectures: ['LlamaForCausalLM'],
+  model_type: 'llama',
+  hidden_size: 2048,
+  intermediate_size: 8192,
+  num_hidden_layers: 16,
+  num_attention_heads: 32,
+  num_key_value_heads: 8,
+  head_dim: 64,
+  vocab_size: 128256,
+  rms_norm_eps: 1e-5,
+  rope_theta: 500000,
+  rope_scaling: { factor: 32, high_freq_factor: 4, low_freq_factor: 1, original_max_position_embeddings: 8192, rope_type: 'llama3' },
+  max_position_embeddings: 131072,
+  tie_word_embeddings: true,
+  bos_token_id: 128000,
+  eos_token_id: [128001, 128008, 128009],
+};
+
+void test('config.json of Llama 3.2 1B parses to the manifest config', () => {
+  assert.deepEqual(parseHfConfig(LLAMA32), {
+    numLayers: 16,
+    hiddenSize: 2048,
+    intermediateSize: 8192,
+    numHeads: 32,
+    numKvHeads: 8,
+    headDim: 64,
+    vocabSize: 128256,
+    rmsNormEps: 1e-5,
+    ropeTheta: 500000,
+    ropeScaling: { ropeType: 'llama3', factor: 32, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 8192 },
+    maxPositionEmbeddings: 131072,
+    tieWordEmbeddings: true,
+    bosTokenId: 128000,
+    eosTokenIds: [128001, 128008, 128009],
+  });
+  // Llama 2 style: no num_key_value_heads, head_dim or rope_theta -> MHA, hidden/heads, 10000
+  const llama2: Record<string, unknown> = { ...LLAMA32, eos_token_id: 2 };
+  for (const key of ['num_key_value_heads', 'head_dim', 'rope_theta', 'rope_scaling']) delete llama2[key];
+  const parsed = parseHfConfig(llama2);
+  assert.equal(parsed.numKvHeads, 32);
+  assert.equal(parsed.headDim, 64);
+  assert.equal(parsed.ropeTheta, 10000);
+  assert.equal(parsed.ropeScaling, null);
+  assert.deepEqual(parsed.eosTokenIds, [2]);
+  assert.throws(() => parseHfConfig({ ...LLAMA32, hidden_size: '2048' }), /"hidden_size" must be a positive integer/);
+  assert.throws(() => parseHfConfig({ ...LLAMA32, hidden_act: 'gelu' }), /hidden_act "gelu" is not supported/);
+  assert.throws(() => parseHfConfig([]), ConfigError);
+});
