@@ -73,8 +73,16 @@ export function gitBlobSha1(content: Uint8Array): string {
   return createHash('sha1').update(`blob ${content.byteLength}\0`).update(content).digest('hex');
 }
 
+const sha256Cache = new WeakMap<Uint8Array, string>();
+
+/** sha256 of a file's content, memoised: the fake hub needs it on every request for an LFS file. */
 export function sha256(content: Uint8Array): string {
-  return createHash('sha256').update(content).digest('hex');
+  let digest = sha256Cache.get(content);
+  if (digest === undefined) {
+    digest = createHash('sha256').update(content).digest('hex');
+    sha256Cache.set(content, digest);
+  }
+  return digest;
 }
 
 function fakeCommit(repoId: string): string {
