@@ -102,17 +102,27 @@ export class OnnxBackend implements LayerBackend {
     const rows = checkRows(this.config, hidden);
     const { hiddenSize, numKvHeads, headDim } = this.config;
     let x = hidden;
+    // layers usually share one cache length: build the position inputs once per distinct length
+    let positions: { past: number; cos: ort.Tensor; sin: ort.Tensor; bias: ort.Tensor } | undefined;
     for (let layer = from; layer < to; layer++) {
       const past = cache.length(layer);
-      const { cos, sin } = rotaryTables(this.inverse, past, rows);
+      if (positions?.past !== past) {
+        const { cos, sin } = rotaryTables(this.inverse, past, rows);
+        positions = {
+          past,
+          cos: new ort.Tensor('float32', cos, [rows, headDim / 2]),
+          sin: new ort.Tensor('float32', sin, [rows, headDim / 2]),
+          bias: new ort.Tensor('float32', causalBias(past, rows), [rows, past + rows]),
+        };
+      }
       const feeds = {
         hidden: new ort.Tensor('float32', x, [rows, hiddenSize]),
-        cos: new ort.Tensor('float32', cos, [rows, headDim / 2]),
-        sin: new ort.Tensor('float32', sin, [rows, headDim / 2]),
+        cos: positions.cos,
+        sin: positions.sin,
         // zero-copy views of the valid cache prefix
         past_key: new ort.Tensor('float32', cache.pastKeys(layer), [past, numKvHeads, headDim]),
         past_value: new ort.Tensor('float32', cache.pastValues(layer), [past, numKvHeads, headDim]),
-        attention_bias: new ort.Tensor('float32', causalBias(past, rows), [rows, past + rows]),
+        attention_bias: positions.bias,
       };
       const out = await this.layers[layer].run(feeds);
       cache.append(layer, out.key.data as Float32Array, out.value.data as Float32Array);

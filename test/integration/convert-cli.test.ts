@@ -2,12 +2,11 @@
 // converter must refuse with a clear message and without leaving a half-written package behind.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { closeSync, existsSync, openSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { mkdtempSync } from 'node:fs';
 import { convertCheckpoint } from '../../server/model/convert.js';
 import { logitsAfterLayer, ReferenceBackend } from '../../server/model/referenceBackend.js';
 import { generateCheckpoint, type CheckpointOptions } from '../support/checkpoints.js';

@@ -1,6 +1,6 @@
 // Byte-level formats against hand-computed values: half floats, safetensors, the MatMulNBits layout, config.json.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -8,6 +8,7 @@ import { ConfigError, parseHfConfig } from '../../server/model/config.js';
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../../server/model/float16.js';
 import { readHeader, readRows, readTensor, SafetensorsError, writeSafetensors } from '../../server/model/safetensors.js';
 import { decodeRows, encodeRows } from '../../server/model/weightEncoding.js';
+import { FAMILIES, generateCheckpoint } from '../support/checkpoints.js';
 
 void test('float16 and bfloat16 conversions match IEEE bit patterns, rounding to nearest even', () => {
   const half: [number, number][] = [
@@ -134,4 +135,22 @@ void test('config.json of Llama 3.2 1B parses to the manifest config', () => {
   assert.throws(() => parseHfConfig({ ...LLAMA32, hidden_size: '2048' }), /"hidden_size" must be a positive integer/);
   assert.throws(() => parseHfConfig({ ...LLAMA32, hidden_act: 'gelu' }), /hidden_act "gelu" is not supported/);
   assert.throws(() => parseHfConfig([]), ConfigError);
+});
+
+void test('generated tokenizers load in @huggingface/tokenizers and round-trip code; FIM tokens are single ids', async () => {
+  const { Tokenizer } = await import('@huggingface/tokenizers');
+  const read = (dir: string, file: string): Record<string, unknown> =>
+    JSON.parse(readFileSync(join(dir, file), 'utf8')) as Record<string, unknown>;
+  const code = 'def f(x):\n    return x  # naïve ✓\n';
+  for (const family of FAMILIES) {
+    const { dir, config } = generateCheckpoint({ family, numLayers: 1, hiddenSize: 32 });
+    const tokenizer = new Tokenizer(read(dir, 'tokenizer.json'), read(dir, 'tokenizer_config.json'));
+    const { ids } = tokenizer.encode(code);
+    assert.ok(ids.every((id: number) => id >= 0 && id < config.vocabSize), family);
+    assert.equal(tokenizer.decode(ids), code, family);
+    if (family === 'codellama') {
+      assert.equal(tokenizer.encode('▁<PRE>').ids.length, 1);
+      assert.equal(tokenizer.encode('▁<MID>').ids.length, 1);
+    }
+  }
 });
