@@ -1,7 +1,7 @@
 // "LayerSkip: Download Model": pick a checkpoint, make sure there is a token if one may be needed, download and
 // convert in the CLI process with a cancellable progress notification, then point layerskip.modelPath at the new
 // package (the server reloads on that setting: no window reload).
-import { rm, readdir } from 'node:fs/promises';
+import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readCliJson, runCli, type CliEvent, type CliLaunch, type CliResult } from './cliRunner.js';
 import type { HubUi, KnownCheckpointInfo, PackageDtypeName, ProgressSink, UiAction } from './hubUi.js';
@@ -28,6 +28,15 @@ export async function downloadModelCommand(deps: HubDeps): Promise<void> {
   if (!repoId) return;
   const dtype = await deps.ui.pickDtype();
   if (!dtype) return;
+  const installed = join(deps.modelsDir, `${repoId.split('/').join('--')}-${dtype}`);
+  if (await exists(installed)) {
+    await deps.ui.info(
+      `LayerSkip: ${repoId} (${dtype}) is already installed.`,
+      { label: 'Use It', run: () => deps.ui.setModelPath(installed) },
+      { label: 'Reinstall', run: async () => downloadAndSwitch(deps, repoId, dtype, (await deps.tokens.current()).token, { reinstall: true }) },
+    );
+    return;
+  }
   let { token } = await deps.tokens.current();
   if (!token) {
     // Asked once: a saved token is reused by every later download.
@@ -45,11 +54,11 @@ export async function askAndSaveToken(deps: HubDeps, why: string): Promise<strin
   return token;
 }
 
-export async function downloadAndSwitch(deps: HubDeps, repoId: string, dtype: PackageDtypeName, token: string | undefined): Promise<void> {
+export async function downloadAndSwitch(deps: HubDeps, repoId: string, dtype: PackageDtypeName, token: string | undefined, options: { reinstall?: boolean } = {}): Promise<void> {
   const { ui } = deps;
   const modelPage = `${deps.endpoint}/${repoId}`;
   ui.log(`download ${repoId} (${dtype}) into ${deps.modelsDir}`);
-  const result = await runDownload(deps, repoId, dtype, token);
+  const result = await runDownload(deps, repoId, dtype, token, options.reinstall === true);
   const done = result.events.find((event) => event.event === 'done');
   if (done && typeof done.packageDir === 'string') {
     await ui.setModelPath(done.packageDir);
@@ -66,7 +75,7 @@ export async function downloadAndSwitch(deps: HubDeps, repoId: string, dtype: Pa
     return;
   }
   // A retry picks up a token saved in the meantime (e.g. by the Set Token button).
-  const retry = async (): Promise<void> => downloadAndSwitch(deps, repoId, dtype, (await deps.tokens.current()).token ?? token);
+  const retry = async (): Promise<void> => downloadAndSwitch(deps, repoId, dtype, (await deps.tokens.current()).token ?? token, options);
   await ui.error(`LayerSkip: ${message}`, ...errorActions(deps, kind, modelPage, retry));
 }
 
@@ -104,8 +113,8 @@ function describeCrash(result: CliResult): string {
   return `the download process ended unexpectedly (exit ${result.exitCode ?? result.signal ?? '?'})${stderr ? `: ${stderr}` : ''}`;
 }
 
-async function runDownload(deps: HubDeps, repoId: string, dtype: PackageDtypeName, token: string | undefined): Promise<CliResult> {
-  const args = ['download', repoId, '--out', deps.modelsDir, '--dtype', dtype, '--progress', 'json'];
+async function runDownload(deps: HubDeps, repoId: string, dtype: PackageDtypeName, token: string | undefined, reinstall: boolean): Promise<CliResult> {
+  const args = ['download', repoId, '--out', deps.modelsDir, '--dtype', dtype, '--progress', 'json', ...(reinstall ? ['--force'] : [])];
   let cancel = (): void => {};
   // Two notifications, each with its own progress: the download, then the conversion.
   const download = openPhase(deps.ui, `LayerSkip: downloading ${repoId}`, () => cancel());
@@ -170,4 +179,11 @@ export async function removeStagingOf(modelsDir: string, pid: number): Promise<v
   const names = await readdir(modelsDir).catch(() => [] as string[]);
   const suffix = `.converting-${pid}`;
   await Promise.all(names.filter((name) => name.startsWith('.') && name.endsWith(suffix)).map((name) => rm(join(modelsDir, name), { recursive: true, force: true })));
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
 }

@@ -1,5 +1,9 @@
 // The Hugging Face token: kept in VS Code's SecretStorage (the OS keychain), never in settings or logs.
-// HF_TOKEN in the environment is honoured when nothing is stored; the CLI also reads HF_HOME/token by itself.
+// When nothing is stored: HF_TOKEN / HUGGING_FACE_HUB_TOKEN from the environment, then the file
+// `huggingface-cli login` writes ($HF_TOKEN_PATH, else $HF_HOME/token, else ~/.cache/huggingface/token).
+import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 
 /** The part of vscode.SecretStorage used here (lets tests use a plain map). */
 export interface SecretStore {
@@ -10,7 +14,7 @@ export interface SecretStore {
 
 export const TOKEN_SECRET_KEY = 'layerskip.huggingFaceToken';
 
-export type TokenSource = 'secret-storage' | 'environment' | 'none';
+export type TokenSource = 'secret-storage' | 'environment' | 'hf-login-file' | 'none';
 
 export class TokenStore {
   constructor(
@@ -23,7 +27,15 @@ export class TokenStore {
     const stored = (await this.secrets.get(TOKEN_SECRET_KEY))?.trim();
     if (stored) return { token: stored, source: 'secret-storage' };
     const fromEnv = this.env.HF_TOKEN?.trim() || this.env.HUGGING_FACE_HUB_TOKEN?.trim();
-    return fromEnv ? { token: fromEnv, source: 'environment' } : { token: undefined, source: 'none' };
+    if (fromEnv) return { token: fromEnv, source: 'environment' };
+    const fromFile = (await readFile(this.loginFile(), 'utf8').catch(() => '')).trim();
+    return fromFile ? { token: fromFile, source: 'hf-login-file' } : { token: undefined, source: 'none' };
+  }
+
+  private loginFile(): string {
+    if (this.env.HF_TOKEN_PATH) return this.env.HF_TOKEN_PATH;
+    const hfHome = this.env.HF_HOME || join(this.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'huggingface');
+    return join(hfHome, 'token');
   }
 
   async save(token: string): Promise<void> {

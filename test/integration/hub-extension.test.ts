@@ -83,8 +83,10 @@ class ScriptedUi implements HubUi {
   confirm(): Promise<boolean> {
     return Promise.resolve(true);
   }
-  info(message: string): Promise<void> {
+  infoActions: UiAction[][] = [];
+  info(message: string, ...actions: UiAction[]): Promise<void> {
     this.infos.push(message);
+    this.infoActions.push(actions);
     return Promise.resolve();
   }
   error(message: string, ...actions: UiAction[]): Promise<void> {
@@ -116,7 +118,7 @@ function deps(ui: ScriptedUi, secrets: SecretStore): HubDeps {
   delete env.HUGGING_FACE_HUB_TOKEN;
   return {
     ui,
-    tokens: new TokenStore(secrets, {}),
+    tokens: new TokenStore(secrets, { HF_HOME: join(work, 'hf-home') }),
     launch: { command: process.execPath, prefixArgs: ['--import', 'tsx', CLI], env },
     modelsDir: join(work, 'models'),
     endpoint: hub.endpoint,
@@ -160,6 +162,16 @@ void describe('extension hub flows against a fake hub (real CLI, scripted UI)', 
     await downloadModelCommand(deps(ui, secrets));
     assert.equal(ui.tokenAsked, 1);
     assert.equal(ui.modelPath, join(work, 'models', 'facebook--layerskip-ext-tiny-int8'));
+
+    // Asking again for an installed package offers to use it or reinstall it (no download unless asked).
+    ui.dtype = 'fp16';
+    await downloadModelCommand(deps(ui, secrets));
+    assert.match(ui.infos.at(-1) ?? '', /already installed/);
+    assert.equal(ui.modelPath, join(work, 'models', 'facebook--layerskip-ext-tiny-int8'), 'nothing switched by itself');
+    const actions = ui.infoActions.at(-1) ?? [];
+    assert.deepEqual(actions.map((a) => a.label), ['Use It', 'Reinstall']);
+    await actions[1]?.run();
+    assert.equal(ui.modelPath, packageDir, 'reinstalled and switched');
 
     // Installed Models: both listed with size and source; use one, then remove the one in use.
     let listed: InstalledModelInfo[] = [];

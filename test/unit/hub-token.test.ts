@@ -31,7 +31,10 @@ void describe('TokenStore (extension)', () => {
     await store.forget();
     assert.equal(secrets.values.size, 0);
     assert.equal((await new TokenStore(secrets, { HUGGING_FACE_HUB_TOKEN: 'hf_legacy' }).current()).token, 'hf_legacy');
-    assert.deepEqual(await new TokenStore(secrets, {}).current(), { token: undefined, source: 'none' });
+    const emptyHome = await mkdtemp(join(tmpdir(), 'hf-home-'));
+    assert.deepEqual(await new TokenStore(secrets, { HF_HOME: emptyHome }).current(), { token: undefined, source: 'none' });
+    await writeFile(join(emptyHome, 'token'), `${TOKEN}\n`);
+    assert.deepEqual(await new TokenStore(secrets, { HF_HOME: emptyHome }).current(), { token: TOKEN, source: 'hf-login-file' });
   });
 
   void it('refuses text that is not a token, with a reason', async () => {
