@@ -120,3 +120,24 @@ void test('bad token ids and layer ranges are refused with clear errors', async 
   const cache = new KvCache(3, backend.config.numKvHeads, backend.config.headDim);
   await assert.rejects(backend.runLayers(2, 4, backend.embed([1]), cache), /layer range \[2, 4\)/);
 });
+
+void test('quietLayers: a generated model whose late layers barely matter agrees with itself at early exits', async () => {
+  const quiet = generateCheckpoint({ family: 'llama3', numLayers: 4, hiddenSize: 32, quietLayers: { fromLayer: 2, scale: 0.05 } });
+  const loud = generateCheckpoint({ family: 'llama3', numLayers: 4, hiddenSize: 32 });
+  const many = Array.from({ length: 40 }, (_, i) => (i * 31 + 7) % 260);
+  const agreement = async (dir: string, exit: number): Promise<number> => {
+    const backend = ReferenceBackend.fromCheckpoint(dir);
+    const vocab = backend.config.vocabSize;
+    const early = await logitsAfterLayer(backend, many, exit);
+    const full = await logitsAfterLayer(backend, many, 4);
+    let same = 0;
+    for (let p = 0; p < many.length; p++) {
+      const row = (l: Float32Array): number[] => [...l.subarray(p * vocab, (p + 1) * vocab)];
+      const best = (r: number[]): number => r.indexOf(Math.max(...r));
+      if (best(row(early)) === best(row(full))) same++;
+    }
+    return same / many.length;
+  };
+  assert.ok((await agreement(quiet.dir, 2)) >= 0.9); // measured 40/40
+  assert.ok((await agreement(loud.dir, 2)) < 0.9); // the property comes from quietLayers, not from chance
+});
