@@ -13,6 +13,7 @@ import { installedModelsCommand } from '../../extension/hub/modelsFlow.js';
 import { TOKEN_SECRET_KEY, TokenStore, type SecretStore } from '../../extension/hub/tokenStore.js';
 import { readManifest } from '../../server/model/manifest.js';
 import { generateCheckpoint } from '../support/checkpoints.js';
+import { LspSession, tinyModelPackage } from './lsp-harness.js';
 import { repoFromDirectory, startFakeHub, type FakeHub, type FakeRepo } from '../support/fakeHub.js';
 
 const REPO = 'facebook/layerskip-ext-tiny';
@@ -191,6 +192,31 @@ void describe('extension hub flows against a fake hub (real CLI, scripted UI)', 
     await installedModelsCommand(deps(ui, secrets));
     assert.ok(!existsSync(packageDir));
     assert.equal(ui.modelPath, undefined, 'removing the model in use clears the setting');
+  });
+
+  void it('switch without reload: the running server loads the downloaded package when layerskip.modelPath changes', async () => {
+    const session = await LspSession.start({ modelPath: await tinyModelPackage('codellama', 6), timeBudgetMs: null, maxNewTokens: 8 });
+    try {
+      assert.equal((await session.waitForPhase('ready')).model?.numLayers, 6);
+      const ui = new ScriptedUi();
+      // What extension.ts does on a layerskip.* configuration change: send the settings to the running server.
+      ui.setModelPath = async (dir) => {
+        ui.modelPath = dir;
+        await session.setSettings({ modelPath: dir ?? null });
+      };
+      const secrets = new MapSecrets();
+      await secrets.store(TOKEN_SECRET_KEY, TOKEN);
+      await downloadModelCommand(deps(ui, secrets));
+      assert.deepEqual(ui.errors, []);
+      const state = await session.waitForPhase('ready');
+      assert.equal(state.model?.path, join(work, 'models', 'facebook--layerskip-ext-tiny-fp16'));
+      assert.equal(state.model?.numLayers, 2, 'the downloaded 2-layer model replaced the 6-layer one');
+      await session.open('file:///w/a.py', 'def add(a, b):\n    return ');
+      await session.complete('file:///w/a.py', { line: 1, character: 11 });
+      assert.ok((session.stats.at(-1)?.generatedTokens ?? 0) > 0, 'it completes with the new model');
+    } finally {
+      assert.equal(await session.close(), 0);
+    }
   });
 
   void it('pending review: an error naming the situation with an Open Model Page button; nothing switched', async () => {
