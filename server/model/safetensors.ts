@@ -3,7 +3,7 @@
 // (or a few rows at a time) so a 7B checkpoint never has to fit in memory.
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from './float16.js';
+import { f32ToHalves, halvesToF32 } from './float16.js';
 
 export type FloatDtype = 'F32' | 'F16' | 'BF16';
 const BYTES: Record<FloatDtype, number> = { F32: 4, F16: 2, BF16: 2 };
@@ -147,19 +147,13 @@ export function readTensor(info: TensorInfo): Float32Array {
 // (little-endian host assumed, as onnxruntime's external data also is).
 function decode(raw: Buffer, dtype: FloatDtype): Float32Array {
   if (dtype === 'F32') return new Float32Array(raw.buffer, raw.byteOffset, raw.length / 4);
-  const halves = new Uint16Array(raw.buffer, raw.byteOffset, raw.length / 2);
-  const out = new Float32Array(halves.length);
-  const convert = dtype === 'F16' ? f16ToF32 : bf16ToF32;
-  for (let i = 0; i < out.length; i++) out[i] = convert(halves[i]);
-  return out;
+  return halvesToF32(new Uint16Array(raw.buffer, raw.byteOffset, raw.length / 2), dtype);
 }
 
 function encode(values: Float32Array, dtype: FloatDtype): Buffer {
   if (dtype === 'F32') return Buffer.from(values.buffer, values.byteOffset, values.byteLength);
-  const out = Buffer.alloc(values.length * 2);
-  const convert = dtype === 'F16' ? f32ToF16 : f32ToBf16;
-  for (let i = 0; i < values.length; i++) out.writeUInt16LE(convert(values[i]), i * 2);
-  return out;
+  const halves = f32ToHalves(values, dtype);
+  return Buffer.from(halves.buffer, halves.byteOffset, halves.byteLength);
 }
 
 export interface TensorToWrite {

@@ -1,7 +1,7 @@
 // How a weight matrix [rows, cols] (HF [out, in]) is stored in weights.bin for each package dtype, and back.
 // int8/int4 follow com.microsoft.MatMulNBits: per row, blocks of 32 along cols, symmetric, one float32 scale per
 // block, no zero-point tensor (MatMulNBits then uses 2^(bits-1)), 4-bit values packed low nibble first.
-import { f16ToF32, f32ToF16 } from './float16.js';
+import { f32ToHalves, halvesToF32 } from './float16.js';
 
 export type PackageDtype = 'fp32' | 'fp16' | 'int8' | 'int4';
 export const PACKAGE_DTYPES: readonly PackageDtype[] = ['fp32', 'fp16', 'int8', 'int4'];
@@ -40,8 +40,7 @@ export function encodeRows(values: Float32Array, cols: number, dtype: PackageDty
   const rows = values.length / cols;
   if (dtype === 'fp32') return { data: Buffer.from(values.buffer, values.byteOffset, values.byteLength) };
   if (dtype === 'fp16') {
-    const halves = new Uint16Array(values.length);
-    for (let i = 0; i < values.length; i++) halves[i] = f32ToF16(values[i]);
+    const halves = f32ToHalves(values, 'F16');
     return { data: Buffer.from(halves.buffer) };
   }
   const bits = dtype === 'int4' ? 4 : 8;
@@ -78,11 +77,11 @@ export function encodeRows(values: Float32Array, cols: number, dtype: PackageDty
 export function decodeRows(encoded: EncodedRows, rows: number, cols: number, dtype: PackageDtype): Float32Array {
   const { data } = encoded;
   if (dtype === 'fp32') return new Float32Array(data.buffer.slice(data.byteOffset, data.byteOffset + rows * cols * 4));
-  const out = new Float32Array(rows * cols);
   if (dtype === 'fp16') {
-    for (let i = 0; i < out.length; i++) out[i] = f16ToF32(data.readUInt16LE(2 * i));
-    return out;
+    const halves = new Uint16Array(data.buffer.slice(data.byteOffset, data.byteOffset + rows * cols * 2));
+    return halvesToF32(halves, 'F16');
   }
+  const out = new Float32Array(rows * cols);
   if (!encoded.scales) throw new Error(`${dtype} rows need their scales`);
   const bits = dtype === 'int4' ? 4 : 8;
   const zeroPoint = 1 << (bits - 1);

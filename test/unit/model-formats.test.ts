@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ConfigError, parseHfConfig } from '../../server/model/config.js';
-import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../../server/model/float16.js';
+import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16, f32ToHalves, halvesToF32 } from '../../server/model/float16.js';
 import { readHeader, readRows, readTensor, SafetensorsError, writeSafetensors } from '../../server/model/safetensors.js';
 import { decodeRows, encodeRows } from '../../server/model/weightEncoding.js';
 import { FAMILIES, generateCheckpoint } from '../support/checkpoints.js';
@@ -30,6 +30,17 @@ void test('float16 and bfloat16 conversions match IEEE bit patterns, rounding to
   assert.equal(f32ToBf16(Math.PI), 0x4049);
   assert.equal(bf16ToF32(0x4049), 3.140625);
   assert.ok(Number.isNaN(bf16ToF32(f32ToBf16(NaN))));
+  // the array versions agree with the scalar ones on every half pattern and on values needing rounding
+  const every = Uint16Array.from({ length: 65536 }, (_, h) => h);
+  const asF16 = halvesToF32(every, 'F16');
+  const asBf16 = halvesToF32(every, 'BF16');
+  for (let h = 0; h < 65536; h++) {
+    assert.ok(Object.is(asF16[h], Math.fround(f16ToF32(h))) || (Number.isNaN(asF16[h]) && Number.isNaN(f16ToF32(h))));
+    assert.ok(Object.is(asBf16[h], bf16ToF32(h)) || Number.isNaN(asBf16[h]));
+  }
+  const values = Float32Array.from({ length: 1000 }, (_, i) => Math.sin(i) * 2 ** ((i % 40) - 20));
+  assert.deepEqual([...f32ToHalves(values, 'F16')], [...values].map(f32ToF16));
+  assert.deepEqual([...f32ToHalves(values, 'BF16')], [...values].map(f32ToBf16));
 });
 
 void test('safetensors: reads a hand-made file; writer output has the documented layout', () => {
