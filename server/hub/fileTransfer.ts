@@ -104,8 +104,9 @@ async function transferAttempt(file: RepoFile, partialPath: string, hasher: Cont
   };
 
   let handle: FileHandle | undefined;
+  let response: Response | undefined;
   try {
-    const response = await hubFetch({
+    response = await hubFetch({
       url: resolveUrl(connection, options.repoId, options.commit, file.path),
       token: connection.token,
       trustedOrigin: new URL(connection.endpoint).origin,
@@ -158,13 +159,13 @@ async function transferAttempt(file: RepoFile, partialPath: string, hasher: Cont
       position += bytes;
     };
     const reader = response.body.getReader();
+    let complete = false;
     try {
       for (;;) {
         const { done, value } = await reader.read();
         if (done) break;
         rearm();
         if (position + pendingBytes + value.byteLength > file.size) {
-          await reader.cancel();
           throw new HubError('server', `The Hub sent more than the ${file.size} bytes of ${file.path}.`);
         }
         pending.push(value);
@@ -172,7 +173,9 @@ async function transferAttempt(file: RepoFile, partialPath: string, hasher: Cont
         options.onBytes(value.byteLength);
         if (pendingBytes >= WRITE_BATCH_BYTES) await flush();
       }
+      complete = true;
     } finally {
+      if (!complete) await reader.cancel().catch(() => undefined); // release the connection
       await flush(); // keep what arrived before a dropped connection: the resume starts after it
     }
     if (position < file.size) {
@@ -188,6 +191,7 @@ async function transferAttempt(file: RepoFile, partialPath: string, hasher: Cont
     throw error;
   } finally {
     clearTimeout(watchdog);
+    if (response?.body && !response.body.locked) await response.body.cancel().catch(() => undefined);
     await handle?.close();
   }
 }

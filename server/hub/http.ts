@@ -7,7 +7,6 @@ const MAX_REDIRECTS = 5;
 
 export interface HubRequest {
   url: string;
-  method?: 'GET' | 'HEAD';
   token: string | undefined;
   /** Origin (scheme://host:port) that may receive the token. */
   trustedOrigin: string;
@@ -18,7 +17,7 @@ export interface HubRequest {
   what: string;
 }
 
-export const USER_AGENT = 'layerskip-completion/0.1 (node; hub-client)';
+const USER_AGENT = 'layerskip-completion/0.1 (node; hub-client)';
 
 export function isAbort(error: unknown, signal: AbortSignal | undefined): boolean {
   return signal?.aborted === true || (error instanceof Error && error.name === 'AbortError');
@@ -39,7 +38,7 @@ export async function hubFetch(request: HubRequest): Promise<Response> {
     }
     let response: Response;
     try {
-      response = await fetch(url, { method: request.method ?? 'GET', headers, redirect: 'manual', signal: request.signal });
+      response = await fetch(url, { headers, redirect: 'manual', signal: request.signal });
     } catch (error) {
       if (isAbort(error, request.signal)) throw new HubError('cancelled', 'Download cancelled.', { cause: error });
       throw networkError(error, request.what);
@@ -51,7 +50,7 @@ export async function hubFetch(request: HubRequest): Promise<Response> {
       continue;
     }
     if (response.ok || response.status === 206 || response.status === 416) return response;
-    const bodyText = request.method === 'HEAD' ? undefined : await response.text().catch(() => undefined);
+    const bodyText = await response.text().catch(() => undefined);
     if (new URL(url).origin !== request.trustedOrigin && response.status < 500) {
       // A signed CDN URL that expired or was refused: asking the Hub again gives a fresh one (retried by callers).
       throw new HubError('server', `The download server refused the link for ${request.context.file ?? request.context.repoId} (${response.status}); asking the Hub for a new one.`);
