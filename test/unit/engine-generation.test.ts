@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Engine } from '../../server/engine/engine.js';
-import { prefill, type DecodeState } from '../../server/engine/decode.js';
+import { PREFILL_CHUNK, prefill, type DecodeState } from '../../server/engine/decode.js';
 import { PromptCache } from '../../server/engine/promptCache.js';
 import { StageClock } from '../../server/engine/stats.js';
 import { GreedyChooser } from '../../server/engine/tokenChoice.js';
@@ -145,6 +145,17 @@ void describe('generation control on a reference model', async () => {
     const warm = await backend.logits(await backend.runLayers(0, L, backend.embed([pending]), promptCache.cache));
     const cold = await nextTokenLogits(backend, next, L);
     assert.deepEqual(warm, cold);
+  });
+
+  void it('prefill in chunks gives the logits of one pass over the whole prompt', async () => {
+    const long = randomPrompts(1, PREFILL_CHUNK * 2 + 7, 8)[0];
+    const clock = new StageClock();
+    const promptCache = new PromptCache(backend.config);
+    const state: DecodeState = { backend, cache: promptCache.cache, tokens: long, chooser: new GreedyChooser(backend, clock, false), clock, endTokens: [] };
+    await prefill(state, L);
+    assert.equal(promptCache.cache.length(L - 1), long.length - 1);
+    const chunked = await backend.logits(await backend.runLayers(0, L, backend.embed(long.slice(-1)), promptCache.cache));
+    assert.deepEqual(chunked, await nextTokenLogits(backend, long, L));
   });
 
   void it('rejects bad input with a message naming the problem', async () => {
