@@ -48,7 +48,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       statusBar.setStats(stats);
     }),
     client.onGenerating((generating) => statusBar.setGenerating(generating)),
-    vscode.languages.registerInlineCompletionItemProvider({ pattern: '**' }, provider),
+    vscode.languages.registerInlineCompletionItemProvider([{ scheme: 'file' }, { scheme: 'untitled' }], provider),
     vscode.commands.registerCommand(ACCEPTED_COMMAND, () => provider.accepted()),
     ...registerCommands({ server: client, output, lastStats: () => lastStats }),
     vscode.workspace.onDidChangeConfiguration((event) => {

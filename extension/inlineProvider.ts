@@ -29,7 +29,8 @@ export class InlineProvider implements vscode.InlineCompletionItemProvider {
     context: vscode.InlineCompletionContext,
     token: vscode.CancellationToken,
   ): Promise<vscode.InlineCompletionItem[] | undefined> {
-    if (!completionsEnabled(document.languageId) || context.selectedCompletionInfo !== undefined) return undefined;
+    // (With the suggest widget open VS Code shows only items that extend the selected entry; no special case here.)
+    if (!completionsEnabled(document.languageId)) return undefined;
     const at = cursorView(document, position);
     const cached = this.cache.lookup(at);
     if (cached !== null) return [this.item(cached, position)];
@@ -40,6 +41,7 @@ export class InlineProvider implements vscode.InlineCompletionItemProvider {
       if (!(await sleepUnlessCancelled(delay, (listener) => token.onCancellationRequested(listener)))) return undefined;
     }
     this.skipNextDebounce = false;
+    this.log.trace(`inline completion requested at ${document.uri.toString()}:${position.line + 1}:${position.character + 1}`);
     return this.request(document, position, at, context.triggerKind, token);
   }
 
@@ -79,6 +81,7 @@ export class InlineProvider implements vscode.InlineCompletionItemProvider {
       this.server
         .inlineCompletion(params, token, (items) => show(insertTextOf(items)))
         .then((list) => {
+          this.log.trace(`inline completion result ${JSON.stringify(insertTextOf(list?.items ?? []))}`);
           show(insertTextOf(list?.items ?? []));
           if (shown === null) resolve(undefined);
         })

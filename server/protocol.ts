@@ -95,6 +95,12 @@ export interface CompletionStats {
   acceptanceRate: number;
   /** tokens/s of this completion over tokens/s of full decoding measured at load; null until measured. */
   speedup: number | null;
+  /**
+   * Speedup over full decoding estimated from this run alone: tokens per draft-verify step over the step's measured
+   * cost in full-forward units (Leviathan et al.'s formula with measured costs). Unlike `speedup`, it is not skewed
+   * when the machine got busier or idler since the model was loaded. 1 for full decoding.
+   */
+  estimatedSpeedup: number;
   mode: DecodingMode;
   exitLayer: number;
   draftLength: number;

@@ -173,6 +173,7 @@ function completionStats(
     drafted: s.drafted,
     accepted: s.accepted,
     acceptanceRate: s.acceptanceRate,
+    estimatedSpeedup: s.measuredSpeedupBound,
     speedup: model.fullTokensPerSecond && s.tokensPerSecond > 0 ? s.tokensPerSecond / model.fullTokensPerSecond : null,
     mode: settings.mode,
     exitLayer: s.exitLayer,

@@ -22,6 +22,8 @@ export interface CompletionGenerationStats {
   accepted: number;
   acceptanceRate: number;
   totalMs: number;
+  /** The engine's speedup estimate from this run's measured draft and verify costs. */
+  measuredSpeedupBound: number;
   exitLayer: number;
   draftLength: number;
   device: string;

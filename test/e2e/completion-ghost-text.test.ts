@@ -1,0 +1,72 @@
+// The packaged extension in a real VS Code (code-server) with a real (tiny, random) model package: typing shows
+// ghost text produced by the model, Tab accepts it, the status bar reports the latency, and the command palette
+// changes the exit layer, which the next completion reports. Screenshots in test-output/e2e/completion-ghost-text/.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { vsixPath } from '../../scripts/package.js';
+import { tinyModelPackage } from '../integration/lsp-harness.js';
+import { withEditor, type Editor } from './support/editor.js';
+
+const GHOST = '.ghost-text-decoration, .ghost-text';
+const LATENCY = /⚡ \d+ ms · E(\d+)/;
+
+async function ghostText(editor: Editor, timeoutMs: number): Promise<string> {
+  const ghost = editor.page.locator(GHOST).first();
+  await ghost.waitFor({ state: 'visible', timeout: timeoutMs });
+  return (await ghost.innerText()).replace(/\u00a0/g, ' ');
+}
+
+void test('typing shows model ghost text, Tab accepts it, the status bar and Set Exit Layer work', async () => {
+  const modelPath = await tinyModelPackage('codellama');
+  await withEditor(
+    {
+      name: 'completion-ghost-text',
+      vsix: vsixPath(),
+      files: { 'main.ts': 'function add(a: number, b: number): number {\n  return a + b;\n}\n\nconst total = ' },
+      settings: { 'layerskip.modelPath': modelPath, 'layerskip.maxNewTokens': 12, 'editor.inlineSuggest.enabled': true },
+    },
+    async (editor) => {
+      await editor.waitForStatusBarItem(/⚡ LayerSkip/, 60_000); // ready: the model loaded
+      await editor.openFile('main.ts');
+      await editor.page.waitForTimeout(1000); // let the editor's widgets attach, as a person would before typing
+      await editor.page.keyboard.press('Control+End');
+      await editor.page.keyboard.type('add(');
+      const shown = await ghostText(editor, 20_000);
+      assert.ok(shown.trim().length > 0, 'ghost text is not empty');
+      await editor.screenshot('ghost-text');
+
+      const latency = await editor.waitForStatusBarItem(LATENCY, 10_000);
+      const firstLayer = Number(LATENCY.exec(latency.label)?.[1]);
+      await editor.page.keyboard.press('Tab');
+      await editor.page.locator(GHOST).first().waitFor({ state: 'hidden', timeout: 5_000 }).catch(() => undefined);
+      const lines = await editor.editorLines();
+      const lastLine = lines.filter((line) => line.startsWith('const total = add(')).at(-1) ?? '';
+      assert.ok(lastLine.length > 'const total = add('.length, `accepted text is in the document: ${JSON.stringify(lastLine)}`);
+      assert.ok(lastLine.includes(shown.split('\n')[0].trim()), `the document holds what the ghost text showed (${JSON.stringify(shown)})`);
+      await editor.screenshot('accepted');
+
+      const target = firstLayer === 2 ? 3 : 2;
+      await editor.runCommand('LayerSkip: Set Exit Layer');
+      // The exit-layer pick (not the palette): its rows carry the measured acceptance / latency or "not measured yet".
+      await editor.page.locator('.quick-input-list .monaco-list-row:has-text("recommended")').first().waitFor({ state: 'visible', timeout: 10_000 });
+      await editor.screenshot('exit-layer-pick');
+      await editor.page.keyboard.type(`E${target}`);
+      await editor.page.keyboard.press('Enter');
+      await editor.page.locator('.quick-input-widget').first().waitFor({ state: 'hidden', timeout: 5_000 });
+      await editor.page.keyboard.press('End');
+      await editor.page.keyboard.type(';\nconst next = ');
+      // The setting is written asynchronously (user settings file, then the server): ask again until it applies.
+      const wanted = new RegExp(`⚡ \\d+ ms · E${target}\\b`);
+      let reported = null;
+      for (let attempt = 0; attempt < 10 && reported === null; attempt++) {
+        await editor.page.keyboard.press('Escape'); // hide a suggestion still showing, then ask at a new position
+        await editor.page.keyboard.type('x');
+        await editor.page.keyboard.press('Alt+\\'); // manual trigger
+        reported = await editor.waitForStatusBarItem(wanted, 3_000).catch(() => null);
+      }
+      assert.ok(reported, `the status bar reports E${target} after the change`);
+      assert.match(reported.label, new RegExp(`E${target}`));
+      await editor.screenshot('exit-layer-changed');
+    },
+  );
+});
