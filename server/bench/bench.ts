@@ -1,5 +1,5 @@
-// `npm run bench [-- --model <package>] [--exit-layer E] [--draft d] [--max-tokens N] [--provider cpu|webgpu|cuda]
-//   [--threads N] [--out FILE]`
+// `npm run bench [-- --model <package>] [--exit-layer E] [--draft d] [--draft-sweep 1,2,4] [--max-tokens N]
+//   [--provider cpu|webgpu|cuda] [--threads N] [--out FILE]`
 // Runs the same code-completion prompts through full, self-speculative (fixed and adaptive d) and early-exit
 // decoding, greedy, in one process; checks self-speculative output == full output; prints tables and writes JSON.
 // Without --model it builds and uses a random test model (see benchModel.ts) and says so.
@@ -19,13 +19,17 @@ const CONTEXT_NEW_TOKENS = 32;
 interface Mode {
   label: string;
   params: Partial<GenerationParams>;
+  /** Only in the main table (the context-length table keeps the three modes). */
+  swept?: boolean;
 }
 
-function modes(exitLayer: number, draftLength: number): Mode[] {
+/** The modes compared; `sweep` adds fixed draft lengths, to set the adaptive draft against the best fixed d. */
+function modes(exitLayer: number, draftLength: number, sweep: readonly number[]): Mode[] {
   return [
     { label: 'full', params: { mode: 'full' } },
     { label: 'self-speculative', params: { mode: 'self-speculative', exitLayer, draftLength } },
     { label: 'self-speculative adaptive', params: { mode: 'self-speculative', exitLayer, draftLength, adaptiveDraft: true } },
+    ...sweep.map((d): Mode => ({ label: `self-speculative d=${d}`, params: { mode: 'self-speculative', exitLayer, draftLength: d }, swept: true })),
     { label: 'early-exit', params: { mode: 'early-exit', exitLayer } },
   ];
 }
@@ -64,6 +68,7 @@ async function run(args: string[]): Promise<void> {
       provider: { type: 'string', default: 'cpu' },
       threads: { type: 'string' },
       out: { type: 'string', default: 'bench-results.json' },
+      'draft-sweep': { type: 'string', default: '' },
     },
   });
   const provider = values.provider as ExecutionProvider;
@@ -79,7 +84,8 @@ async function run(args: string[]): Promise<void> {
     const L = info.config.numLayers;
     const exitLayer = values['exit-layer'] === undefined ? info.recommendations.exitLayer : Number(values['exit-layer']);
     const draftLength = values.draft === undefined ? info.recommendations.draftLength : Number(values.draft);
-    const benchModes = modes(exitLayer, draftLength);
+    const sweep = values['draft-sweep'] === '' ? [] : values['draft-sweep'].split(',').map(Number);
+    const benchModes = modes(exitLayer, draftLength, sweep);
 
     for (const mode of benchModes) await engine.generate(promptTokens(engine, PROMPTS[0]), { ...mode.params, maxNewTokens: 8 }); // warm-up
 
@@ -117,7 +123,7 @@ async function run(args: string[]): Promise<void> {
       await engine.generate(tokens, { mode: 'full', maxNewTokens: 1 });
       const msPerToken: Record<string, number> = {};
       const cpuMsPerToken: Record<string, number> = {};
-      for (const mode of benchModes.filter((m) => !m.params.adaptiveDraft)) {
+      for (const mode of benchModes.filter((m) => !m.params.adaptiveDraft && !m.swept)) {
         const { result, cpuMs } = await withCpuTime(() => engine.generate(tokens, { ...mode.params, maxNewTokens: CONTEXT_NEW_TOKENS }));
         msPerToken[mode.label] = (result.stats.totalMs - result.stats.prefillMs) / result.stats.generatedTokens;
         cpuMsPerToken[mode.label] = cpuMs / result.stats.generatedTokens;
