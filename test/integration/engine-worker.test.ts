@@ -83,4 +83,12 @@ void describe('EngineClient (worker thread)', () => {
     await assert.rejects(client.generate(PROMPT, { exitLayer: 99 }), /exitLayer must be an integer in \[1, 5\]/);
     await assert.rejects(EngineClient.start(join(tmpdir(), 'no-such-package')), /no manifest\.json/);
   });
+
+  void it('dispose cancels a running generation; afterwards calls reject saying the worker is gone', async () => {
+    const doomed = await EngineClient.start(packageDir);
+    const running = doomed.generate(PROMPT, { mode: 'full', maxNewTokens: 100000 });
+    await doomed.dispose();
+    assert.equal((await running).stopReason, 'cancelled');
+    await assert.rejects(doomed.tokenize('x'), /engine worker exited/);
+  });
 });
