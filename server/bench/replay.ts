@@ -1,4 +1,4 @@
-// `npm run bench:replay [-- --model DIR] [--file SRC] [--chars N] [--seed S] [--out FILE]`
+// `npm run bench:replay [-- --model DIR] [--file SRC] [--chars N] [--max-tokens N] [--seed S] [--out FILE]`
 // Types a real source file character by character into the real LSP server (dist/server.js over stdio) with
 // human-like pauses, behaving like the extension does: cancel the in-flight request on each keystroke, show the
 // rest of a suggestion from the typing-as-suggested cache when the user types what it predicted, debounce by the
@@ -11,7 +11,7 @@ import { CancellationTokenSource } from 'vscode-languageserver-protocol/node';
 // The bench plays the extension's part, so it uses the extension's own (vscode-free) cache and debouncer.
 import { AdaptiveDebouncer } from '../../extension/debouncer.js';
 import { SuggestionCache } from '../../extension/suggestionCache.js';
-import { DEFAULT_MODEL_DIR } from '../protocol.js';
+import { DEFAULT_MODEL_DIR, DEFAULT_SETTINGS } from '../protocol.js';
 import { createTestModelPackage } from './benchModel.js';
 import { LspSession, processUsage, textOf } from './replayClient.js';
 
@@ -61,6 +61,8 @@ async function main(): Promise<void> {
       model: { type: 'string' },
       file: { type: 'string', default: join(__dirname, '..', 'server', 'completion', 'prompt.ts') },
       chars: { type: 'string', default: '300' },
+      // A random model rarely ends a line, so its suggestions run to this cap (a trained one stops at line ends).
+      'max-tokens': { type: 'string', default: String(DEFAULT_SETTINGS.maxNewTokens) },
       seed: { type: 'string', default: '1' },
       out: { type: 'string', default: 'bench-replay.json' },
     },
@@ -75,7 +77,7 @@ async function main(): Promise<void> {
   const uri = 'file:///replay/' + values.file.split('/').pop();
   const random = seededRandom(Number(values.seed));
 
-  const session = await LspSession.start(join(__dirname, 'server.js'), { modelPath: model.dir }, true);
+  const session = await LspSession.start(join(__dirname, 'server.js'), { modelPath: model.dir, maxNewTokens: Number(values['max-tokens']) }, true);
   const ready = await session.waitForPhase('ready', 300_000);
   await session.open(uri, text, 'typescript');
   const cache = new SuggestionCache();
@@ -139,6 +141,7 @@ async function main(): Promise<void> {
     modelName: ready.model?.name,
     device: ready.model?.device,
     file: values.file,
+    maxNewTokens: Number(values['max-tokens']),
     keystrokes: outcomes.length,
     requests: outcomes.filter((o) => o.requested).length,
     completionsRun: stats.length,
@@ -162,7 +165,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     [
       `replay of ${report.keystrokes} keystrokes from ${values.file}`,
-      `model: ${report.model} (${report.device})`,
+      `model: ${report.model} (${report.device}); suggestions capped at ${report.maxNewTokens} tokens`,
       `requests sent: ${report.requests} (debounce skipped ${report.keystrokes - report.requests - shownGhosts.filter((o) => o.fromCache).length}), completions run: ${report.completionsRun}`,
       `keystrokes with ghost text: ${report.keystrokesWithGhostText}; from the typing cache: ${(report.cacheHitShare * 100).toFixed(1)}%`,
       `keystroke -> first ghost text: p50 ${ms(k.allP50)}, p95 ${ms(k.allP95)} (model only: p50 ${ms(k.fromModelP50)}, p95 ${ms(k.fromModelP95)})`,
