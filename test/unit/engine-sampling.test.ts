@@ -82,7 +82,10 @@ void describe('sampled self-speculative decoding', async () => {
   });
 });
 
-/** Pearson's statistic; outcomes expected fewer than 5 times are pooled into one cell. */
+/**
+ * Pearson's statistic; outcomes expected fewer than 5 times are pooled into one cell. An outcome the full model gives
+ * no probability at all (outside its top-k) makes the statistic infinite.
+ */
 function chiSquareAgainst(observed: Map<string, number>, probs: Map<string, number>, n: number): { value: number; degrees: number } {
   const counts: number[] = [];
   const expected: number[] = [];
@@ -95,8 +98,12 @@ function chiSquareAgainst(observed: Map<string, number>, probs: Map<string, numb
     pooledCount -= counts[counts.length - 1];
     pooledExpected -= p * n;
   }
-  counts.push(pooledCount);
-  expected.push(Math.max(pooledExpected, 1e-9));
+  const impossible = [...observed.keys()].some((key) => !probs.has(key));
+  if (impossible) return { value: Infinity, degrees: counts.length };
+  if (pooledExpected > 1e-6) {
+    counts.push(pooledCount);
+    expected.push(pooledExpected);
+  }
   return { value: chiSquare(counts, expected), degrees: counts.length - 1 };
 }
 
