@@ -24,12 +24,17 @@ export const command = {
     const exitLayer = values['exit-layer'] === undefined ? undefined : Number(values['exit-layer']);
     const [source, destination] = positionals;
     const started = Date.now();
+    // Ctrl-C stops between layers and removes the partial package instead of leaving gigabytes behind
+    const interrupt = new AbortController();
+    const onSignal = (): void => interrupt.abort(new Error('interrupted; nothing was written'));
+    process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
     const manifest = await convertCheckpoint(source, destination, {
       dtype,
       force: values.force,
       recommendedExitLayer: exitLayer,
       onProgress: (message) => process.stderr.write(`convert: ${message}\n`),
-    });
+      signal: interrupt.signal,
+    }).finally(() => process.off('SIGINT', onSignal).off('SIGTERM', onSignal));
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     process.stderr.write(`convert: wrote ${destination} (${manifest.config.numLayers} layers, ${dtype}) in ${seconds} s\n`);
   },

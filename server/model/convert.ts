@@ -18,6 +18,8 @@ export interface ConvertOptions {
   /** Stored in the manifest as the authors' suggestion; default about a quarter of the layers. */
   recommendedExitLayer?: number;
   onProgress?: (message: string) => void;
+  /** Checked between layers (the work in between is synchronous); an abort removes the partial package. */
+  signal?: AbortSignal;
 }
 
 const WEIGHTS_FILE = 'weights.bin';
@@ -36,7 +38,7 @@ export async function convertCheckpoint(checkpointDir: string, outDir: string, o
   rmSync(temp, { recursive: true, force: true });
   mkdirSync(temp);
   try {
-    const manifest = writePackage(checkpoint, temp, options, tokenizer, exitLayer);
+    const manifest = await writePackage(checkpoint, temp, options, tokenizer, exitLayer);
     if (existsSync(out)) rmSync(out, { recursive: true });
     renameSync(temp, out);
     return manifest;
@@ -46,13 +48,19 @@ export async function convertCheckpoint(checkpointDir: string, outDir: string, o
   }
 }
 
-function writePackage(
+/** Lets signal handlers (Ctrl-C) and timers run between layers, then honours an abort. */
+async function checkpointForAbort(signal: AbortSignal | undefined): Promise<void> {
+  await new Promise((resolve) => setImmediate(resolve));
+  signal?.throwIfAborted();
+}
+
+async function writePackage(
   checkpoint: HfCheckpoint,
   dir: string,
   options: ConvertOptions,
   tokenizer: TokenizerFiles,
   exitLayer: number,
-): Manifest {
+): Promise<Manifest> {
   const { config } = checkpoint;
   const progress = options.onProgress ?? (() => {});
   const started = Date.now();
@@ -67,6 +75,7 @@ function writePackage(
     embedding = weights.write(tensorOf(checkpoint, EMBEDDING), options.dtype);
     status('embedding');
     for (let l = 0; l < config.numLayers; l++) {
+      await checkpointForAbort(options.signal);
       const refs = {} as Record<LayerTensor, WeightRef>;
       for (const t of LAYER_TENSORS) {
         const isNorm = t.endsWith('layernorm');

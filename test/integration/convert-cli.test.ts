@@ -1,7 +1,7 @@
 // The real `layerskip` CLI (convert, info, logits) on generated checkpoints, including every bad input the
 // converter must refuse with a clear message and without leaving a half-written package behind.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -141,8 +141,34 @@ void test('a failure in the middle of writing removes the partial package', asyn
   };
   await assert.rejects(convertCheckpoint(checkpoint.dir, join(dir, 'pkg'), { dtype: 'fp16', onProgress: failAtLayer2 }), /disk full/);
   assert.deepEqual(readdirSync(dir), ['ckpt']);
+  // an abort between layers (what Ctrl-C does in the CLI) also leaves nothing
+  const abort = new AbortController();
+  const abortAtLayer2 = (message: string): void => {
+    if (message.startsWith('layer 2/')) abort.abort(new Error('interrupted'));
+  };
+  await assert.rejects(
+    convertCheckpoint(checkpoint.dir, join(dir, 'pkg'), { dtype: 'fp16', onProgress: abortAtLayer2, signal: abort.signal }),
+    /interrupted/,
+  );
+  assert.deepEqual(readdirSync(dir), ['ckpt']);
   // an existing package is kept unless --force
   writeFileSync(join(dir, 'pkg'), 'not mine');
   await assert.rejects(convertCheckpoint(checkpoint.dir, join(dir, 'pkg'), { dtype: 'fp16' }), /already exists \(use --force/);
   assert.ok(existsSync(join(dir, 'pkg')));
+});
+
+void test('Ctrl-C during convert removes the partial package', async () => {
+  const dir = workDir();
+  const checkpoint = generateCheckpoint({ family: 'llama2', numLayers: 24, hiddenSize: 256, dir: join(dir, 'ckpt') });
+  const child = spawn(process.execPath, [...CLI, 'convert', checkpoint.dir, join(dir, 'pkg'), '--dtype', 'int4']);
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+    if (stderr.includes('layer 1/24')) child.kill('SIGINT');
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  assert.notEqual(code, 0, stderr); // 1, or null when tsx's own SIGINT relay ends the process after our cleanup
+  assert.match(stderr, /interrupted; nothing was written/);
+  assert.doesNotMatch(stderr, /layer 24\/24/);
+  assert.deepEqual(readdirSync(dir), ['ckpt']);
 });
