@@ -1,10 +1,11 @@
 // "LayerSkip: Download Model": pick a checkpoint, make sure there is a token if one may be needed, download and
-// convert in the CLI process with a cancellable progress notification, then point layerskip.modelPath at the new
-// package (the server reloads on that setting: no window reload).
-import { readdir, rm, stat } from 'node:fs/promises';
+// convert (downloadRun.ts), then point layerskip.modelPath at the new package (the server reloads on that setting:
+// no window reload), or explain the failure with buttons that help.
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readCliJson, runCli, type CliEvent, type CliLaunch, type CliResult } from './cliRunner.js';
-import type { HubUi, KnownCheckpointInfo, PackageDtypeName, ProgressSink, UiAction } from './hubUi.js';
+import { readCliJson, type CliLaunch, type CliResult } from './cliRunner.js';
+import { runDownload } from './downloadRun.js';
+import type { HubUi, KnownCheckpointInfo, PackageDtypeName, UiAction } from './hubUi.js';
 import type { TokenStore } from './tokenStore.js';
 
 export interface HubDeps {
@@ -58,7 +59,7 @@ export async function downloadAndSwitch(deps: HubDeps, repoId: string, dtype: Pa
   const { ui } = deps;
   const modelPage = `${deps.endpoint}/${repoId}`;
   ui.log(`download ${repoId} (${dtype}) into ${deps.modelsDir}`);
-  const result = await runDownload(deps, repoId, dtype, token, options.reinstall === true);
+  const result = await runDownload(deps, { repoId, dtype, token, reinstall: options.reinstall === true });
   const done = result.events.find((event) => event.event === 'done');
   if (done && typeof done.packageDir === 'string') {
     await ui.setModelPath(done.packageDir);
@@ -111,74 +112,6 @@ export function errorActions(deps: HubDeps, kind: string, modelPage: string, ret
 function describeCrash(result: CliResult): string {
   const stderr = result.stderrTail.trim().split('\n').slice(-3).join(' ');
   return `the download process ended unexpectedly (exit ${result.exitCode ?? result.signal ?? '?'})${stderr ? `: ${stderr}` : ''}`;
-}
-
-async function runDownload(deps: HubDeps, repoId: string, dtype: PackageDtypeName, token: string | undefined, reinstall: boolean): Promise<CliResult> {
-  const args = ['download', repoId, '--out', deps.modelsDir, '--dtype', dtype, '--progress', 'json', ...(reinstall ? ['--force'] : [])];
-  let cancel = (): void => {};
-  // Two notifications, each with its own progress: the download, then the conversion.
-  const download = openPhase(deps.ui, `LayerSkip: downloading ${repoId}`, () => cancel());
-  let convert: Phase | undefined;
-  const running = runCli(deps.launch, args, {
-    token,
-    onEvent: (event) => {
-      if (event.event === 'convert' && !convert) {
-        download.end();
-        convert = openPhase(deps.ui, `LayerSkip: converting ${repoId} to ${dtype}`, () => cancel());
-      }
-      reportEvent(event, convert ?? download, deps.ui);
-    },
-  });
-  cancel = () => running.cancel();
-  try {
-    const result = await running.result;
-    // Killed during conversion (it cannot stop cleanly mid-layer): remove its staging folder now.
-    if (result.signal !== null && running.pid !== undefined) await removeStagingOf(deps.modelsDir, running.pid);
-    return result;
-  } finally {
-    download.end();
-    convert?.end();
-  }
-}
-
-interface Phase {
-  report(message: string, percent?: number): void;
-  end(): void;
-}
-
-/** A progress notification that stays open until end(); cancelling it calls onCancel. */
-function openPhase(ui: HubUi, title: string, onCancel: () => void): Phase {
-  let end = (): void => {};
-  const finished = new Promise<void>((resolve) => (end = resolve));
-  let sink: ProgressSink | undefined;
-  ui.withProgress(title, async (progress) => {
-    sink = progress;
-    progress.onCancel(onCancel);
-    await finished;
-  }).catch((error: unknown) => ui.log(`progress display failed: ${String(error)}`));
-  return { report: (message, percent) => sink?.report(message, percent), end };
-}
-
-function reportEvent(event: CliEvent, phase: Phase, ui: HubUi): void {
-  if (event.event === 'download') {
-    const done = Number(event.bytesDone);
-    const total = Number(event.bytesTotal);
-    const state = typeof event.retrying === 'string' ? ` (retrying: ${event.retrying})` : ` ${String(event.file)}`;
-    phase.report(`${String(event.summary)}${state}`, total > 0 ? (100 * done) / total : undefined);
-  } else if (event.event === 'convert') {
-    const message = String(event.message);
-    const layer = /layer (\d+)\/(\d+)/.exec(message);
-    phase.report(message, layer ? (100 * Number(layer[1])) / Number(layer[2]) : undefined);
-  } else if (event.event === 'note') {
-    ui.log(String(event.message));
-  }
-}
-
-/** Removes `.{name}.converting-{pid}` staging folders the killed CLI process `pid` left. */
-export async function removeStagingOf(modelsDir: string, pid: number): Promise<void> {
-  const names = await readdir(modelsDir).catch(() => [] as string[]);
-  const suffix = `.converting-${pid}`;
-  await Promise.all(names.filter((name) => name.startsWith('.') && name.endsWith(suffix)).map((name) => rm(join(modelsDir, name), { recursive: true, force: true })));
 }
 
 async function exists(path: string): Promise<boolean> {
