@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { onnx } from 'onnx-proto';
 import { hostTarget, ortBinaryDir, vsixPath } from '../../scripts/package.js';
-import { prepareCodeServer, withEditor } from './support/editor.js';
+import { installedExtensionDir, prepareCodeServer, withEditor } from './support/editor.js';
 
 const extensionId = 'layerskip.layerskip-completion';
 const vsix = vsixPath();
@@ -39,11 +39,7 @@ void test('the installed .vsix holds only runtime files, and its onnxruntime-nod
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'layerskip-vsix-'));
   try {
     prepareCodeServer(root, [vsix], {});
-    const extensionDir = fs
-      .readdirSync(path.join(root, 'extensions'))
-      .map((entry) => path.join(root, 'extensions', entry))
-      .find((dir) => path.basename(dir).startsWith(`${extensionId}-`));
-    assert.ok(extensionDir, `${extensionId} was not unpacked into the extensions dir`);
+    const extensionDir = installedExtensionDir(path.join(root, 'extensions'), extensionId);
     const files = listFiles(extensionDir);
 
     const runtimeFile = [

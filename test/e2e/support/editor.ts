@@ -16,6 +16,9 @@
 // always tears everything down. It writes a screenshot `end.png` (success) or `failure.png` (failure), then
 // code-server.log, browser-console.log and code-server's own logs (logs/, extension host included) into
 // test-output/e2e/<name>/ (emptied first). Playwright's API is typed here only as far as these helpers use it.
+// Lower level, for tests that need no browser: prepareCodeServer(root, vsixFiles, settings) (fresh dirs + installs),
+// startCodeServer(root, workspaceDir, logFile) -> { url, stop() }, installedExtensionDir(extensionsDir, id),
+// missingTools(). Environment: LAYERSKIP_E2E_DIR (tools folder, default .e2e/), LAYERSKIP_CHROMIUM (browser binary).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -157,6 +160,14 @@ export function prepareCodeServer(root: string, vsixFiles: string[], settings: R
       throw new Error(`code-server --install-extension ${vsix} failed (exit ${String(result.status)}):\n${output}`);
     }
   }
+}
+
+/** The folder an installed extension was unpacked to: <extensionsDir>/<publisher>.<name>-<version>[-<target>]. */
+export function installedExtensionDir(extensionsDir: string, extensionId: string): string {
+  const prefix = `${extensionId.toLowerCase()}-`;
+  const match = fs.readdirSync(extensionsDir).find((entry) => entry.toLowerCase().startsWith(prefix));
+  if (match === undefined) throw new Error(`${extensionId} is not installed in ${extensionsDir}`);
+  return path.join(extensionsDir, match);
 }
 
 export interface RunningCodeServer {
@@ -303,10 +314,7 @@ function makeEditor(page: Page, url: string, root: string, workspaceDir: string,
       return file;
     },
     installedExtensionDir(extensionId) {
-      const prefix = `${extensionId.toLowerCase()}-`;
-      const match = fs.readdirSync(extensionsDir).find((entry) => entry.toLowerCase().startsWith(prefix));
-      if (match === undefined) throw new Error(`${extensionId} is not installed in ${extensionsDir}`);
-      return path.join(extensionsDir, match);
+      return installedExtensionDir(extensionsDir, extensionId);
     },
   };
   return editor;
