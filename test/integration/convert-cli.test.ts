@@ -159,16 +159,16 @@ void test('a failure in the middle of writing removes the partial package', asyn
 
 void test('Ctrl-C during convert removes the partial package', async () => {
   const dir = workDir();
-  const checkpoint = generateCheckpoint({ family: 'llama2', numLayers: 24, hiddenSize: 256, dir: join(dir, 'ckpt') });
+  const checkpoint = generateCheckpoint({ family: 'llama2', numLayers: 48, hiddenSize: 256, dir: join(dir, 'ckpt') }); // seconds of work to interrupt
   const child = spawn(process.execPath, [...CLI, 'convert', checkpoint.dir, join(dir, 'pkg'), '--dtype', 'int4']);
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
-    if (stderr.includes('layer 1/24')) child.kill('SIGINT');
+    if (stderr.includes('layer 1/48')) child.kill('SIGINT');
   });
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   assert.notEqual(code, 0, stderr); // 1, or null when tsx's own SIGINT relay ends the process after our cleanup
   assert.match(stderr, /interrupted; nothing was written/);
-  assert.doesNotMatch(stderr, /layer 24\/24/);
+  assert.doesNotMatch(stderr, /layer 48\/48/);
   assert.deepEqual(readdirSync(dir), ['ckpt']);
 });
