@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { crossFileContext } from '../../server/completion/crossFileContext.js';
 import { cursorContext } from '../../server/completion/cursorContext.js';
 import { PromptBuilder } from '../../server/completion/prompt.js';
 import { stopStringsFor, suggestionComplete } from '../../server/completion/stopRules.js';
@@ -82,4 +83,25 @@ void test('mid-line requests stop at the line end; line-end requests stop when t
   assert.equal(lineEnd.multiline, true);
   assert.equal(suggestionComplete('\n    a();\n', lineEnd), false);
   assert.equal(suggestionComplete('\n    a();\n  }\n', lineEnd), true);
+});
+
+void test('cross-file context: same-language documents, most recently used first, around where the user worked', () => {
+  const lines = (name: string) => Array.from({ length: 100 }, (_, i) => `${name}${i}`).join('\n');
+  const context = crossFileContext(
+    { uri: 'file:///w/main.py', languageId: 'python' },
+    [
+      { uri: 'file:///w/main.py', languageId: 'python', text: 'self', focusLine: 0, lastUsed: 9 },
+      { uri: 'file:///w/old.py', languageId: 'python', text: lines('old'), focusLine: 50, lastUsed: 1 },
+      { uri: 'file:///w/new.py', languageId: 'python', text: lines('new'), focusLine: 80, lastUsed: 5 },
+      { uri: 'file:///w/web.ts', languageId: 'typescript', text: lines('ts'), focusLine: 0, lastUsed: 8 },
+    ],
+    10_000,
+  );
+  const commentLines = context.trimEnd().split('\n');
+  assert.ok(commentLines.every((line) => line.startsWith('#')), 'python comments');
+  assert.equal(commentLines[0], '# Path: new.py');
+  assert.ok(context.includes('# new80') && !context.includes('# new50\n'), 'the snippet is centred on the focus line');
+  assert.ok(context.indexOf('# Path: old.py') > context.indexOf('# Path: new.py'));
+  assert.ok(!context.includes('self') && !context.includes('ts0'), 'not the current document, not other languages');
+  assert.equal(crossFileContext({ uri: 'file:///w/main.py', languageId: 'python' }, [], 100), '');
 });
