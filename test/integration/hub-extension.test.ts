@@ -246,6 +246,23 @@ void describe('extension hub flows against a fake hub (real CLI, scripted UI)', 
     assert.equal(secrets.values.get(TOKEN_SECRET_KEY), TOKEN);
   });
 
+  void it('cancel during the conversion: no package, no staging folder', async () => {
+    const checkpoint = generateCheckpoint({ family: 'codellama', numLayers: 4, hiddenSize: 256, intermediateSize: 688, numHeads: 4 });
+    hub.repos.set(REPO, repoFromDirectory(checkpoint.dir, { gated: 'manual' }));
+    await rm(checkpoint.dir, { recursive: true, force: true });
+    const ui = new ScriptedUi();
+    ui.dtype = 'fp32';
+    ui.cancelWhen = (message) => /layer|embedding/.test(message) && ui.progressTitles.length === 2;
+    const secrets = new MapSecrets();
+    await secrets.store(TOKEN_SECRET_KEY, TOKEN);
+    await downloadModelCommand(deps(ui, secrets));
+    assert.equal(ui.progressTitles.at(-1), `LayerSkip: converting ${REPO} to fp32`);
+    assert.deepEqual(ui.errors, []);
+    assert.match(ui.infos.at(-1) ?? '', /cancelled/);
+    assert.equal(ui.modelPath, undefined);
+    assert.deepEqual(await readdir(join(work, 'models')), [], 'no package and no staging folder');
+  });
+
   void it('cancel from the progress notification: no package, no staging folder, a resumable-download note', async () => {
     const shard = Object.keys(checkpointRepo.files).find((path) => path.endsWith('.safetensors')) ?? '';
     hub.faults.stall = { path: shard, afterBytes: 3_000, times: 1 };
