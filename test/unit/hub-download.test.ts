@@ -4,13 +4,24 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, readlink, rm, symlink, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawn } from 'node:child_process';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { repoCache } from '../../server/hub/cache.js';
 import { HubError } from '../../server/hub/errors.js';
 import type { TransferProgress } from '../../server/hub/progress.js';
 import { downloadSnapshot, type SnapshotRequest } from '../../server/hub/snapshot.js';
 import { sha256, startFakeHub, type FakeHub, type FakeRepo } from '../support/fakeHub.js';
+
+/** A pid no process has (unit tests start no processes to get one). */
+function unusedPid(): number {
+  for (let pid = 4_000_000; pid > 1000; pid -= 7919) {
+    try {
+      process.kill(pid, 0);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ESRCH') return pid;
+    }
+  }
+  throw new Error('no unused pid found');
+}
 
 const REPO = 'facebook/layerskip-tiny';
 const GATED = 'facebook/layerskip-gated';
@@ -310,8 +321,7 @@ void describe('downloadSnapshot against a fake hub', () => {
     await writeFile(lock, String(process.ppid));
     const busy = await rejection(downloadSnapshot(request()));
     assert.match(busy.message, new RegExp(`another process \\(pid ${process.ppid}\\)`));
-    const dead = spawn(process.execPath, ['-e', '']);
-    const deadPid = await new Promise<number>((resolve) => dead.on('exit', () => resolve(dead.pid ?? 0)));
+    const deadPid = unusedPid();
     await writeFile(lock, String(deadPid));
     const snapshot = await downloadSnapshot(request());
     assert.deepEqual(await readFile(join(snapshot.dir, 'model.safetensors')), WEIGHTS);

@@ -1,11 +1,22 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { listInstalledPackages, packageName, removeInstalledPackage, removeStaleStaging, stagingDir } from '../../server/hub/packages.js';
+
+/** A pid no process has (unit tests start no processes to get one). */
+function unusedPid(): number {
+  for (let pid = 4_000_000; pid > 1000; pid -= 7919) {
+    try {
+      process.kill(pid, 0);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ESRCH') return pid;
+    }
+  }
+  throw new Error('no unused pid found');
+}
 
 void describe('installed model packages', () => {
   void it('lists sub-folders with size and the manifest problem when there is no valid manifest; hides staging folders', async () => {
@@ -36,8 +47,7 @@ void describe('installed model packages', () => {
 
   void it('removes staging folders of dead processes only', async () => {
     const models = await mkdtemp(join(tmpdir(), 'models-'));
-    const dead = spawn(process.execPath, ['-e', '']);
-    const deadPid = await new Promise<number>((resolve) => dead.on('exit', () => resolve(dead.pid ?? 0)));
+    const deadPid = unusedPid();
     await mkdir(stagingDir(models, 'x', deadPid), { recursive: true });
     await mkdir(stagingDir(models, 'y', process.pid), { recursive: true });
     assert.deepEqual(await removeStaleStaging(models), [`.x.converting-${deadPid}`]);
