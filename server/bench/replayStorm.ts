@@ -101,6 +101,7 @@ async function main(): Promise<void> {
     rssEndMiB: mib(endUsage?.rssBytes),
     rssFirstQuarterMaxMiB: mib(rss.length < 4 ? undefined : Math.max(...rss.slice(0, Math.floor(rss.length / 4)))),
     rssLastQuarterMaxMiB: mib(rss.length < 4 ? undefined : Math.max(...rss.slice(Math.floor((rss.length * 3) / 4)))),
+    rssEvery10sMiB: rss.filter((_, i) => i % 10 === 0).map((bytes) => Math.round(bytes / 2 ** 20)),
     serverCpuSeconds: startUsage && endUsage ? endUsage.cpuSeconds - startUsage.cpuSeconds : null,
   };
   writeFileSync(values.out, JSON.stringify(report, null, 2) + '\n');
@@ -111,6 +112,7 @@ async function main(): Promise<void> {
       `sent ${sent}, answered ${report.answered} (${withItems} with a suggestion, ${empty} empty), errors ${errors}, model runs ${report.completionsRun}`,
       `response time p50 ${f(report.responseP50Ms, 'ms')}, p95 ${f(report.responseP95Ms, 'ms')}`,
       `server alive afterwards: ${alive}; RSS start ${f(report.rssStartMiB, 'MiB')}, max ${f(report.rssMaxMiB, 'MiB')}, end ${f(report.rssEndMiB, 'MiB')} (max in first quarter ${f(report.rssFirstQuarterMaxMiB, 'MiB')}, last quarter ${f(report.rssLastQuarterMaxMiB, 'MiB')})`,
+      `RSS every 10 s (MiB): ${report.rssEvery10sMiB.join(' ')}`,
       `server CPU ${report.serverCpuSeconds?.toFixed(1) ?? '–'} s`,
       `written to ${values.out}`,
     ].join('\n') + '\n',

@@ -33,6 +33,8 @@ export class InlineCompletionHandler {
   /** Where the user last asked for a completion in each document (feeds cross-file context). */
   private readonly focus = new Map<string, { line: number; used: number }>();
   private requestCount = 0;
+  /** Requests between receipt and answer; the client's spinner shows while any is (an aborted one overlaps the next). */
+  private running = 0;
   private warnedDocuments = new Set<string>();
 
   constructor(
@@ -78,7 +80,7 @@ export class InlineCompletionHandler {
       const items: InlineCompletionItem[] = [{ insertText: partial, range }];
       void this.connection.sendProgress(PARTIAL_ITEMS, progressToken, items).catch(() => undefined);
     };
-    this.notifyGenerating(document.uri, true);
+    if (++this.running === 1) this.notifyGenerating(document.uri, true);
     try {
       const outcome = await this.service.complete(request, model, settings, controller.signal, onPartial);
       if (outcome.stats !== null) this.reportStats(outcome.stats);
@@ -92,7 +94,7 @@ export class InlineCompletionHandler {
       return EMPTY;
     } finally {
       subscription.dispose();
-      this.notifyGenerating(document.uri, false);
+      if (--this.running === 0) this.notifyGenerating(document.uri, false);
     }
   }
 
