@@ -126,7 +126,10 @@ export function createVscodeHubUi(output: vscode.LogOutputChannel): HubUi {
     },
     currentModelPath: () => config().get<string>(MODEL_PATH_SETTING)?.trim() || undefined,
     async setModelPath(dir) {
-      await config().update(MODEL_PATH_SETTING, dir ?? '', vscode.ConfigurationTarget.Global);
+      // Where the setting is defined for this workspace, so that the change is the one in effect.
+      const defined = config().inspect<string>(MODEL_PATH_SETTING);
+      const target = defined?.workspaceValue !== undefined ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
+      await config().update(MODEL_PATH_SETTING, dir ?? '', target);
     },
     log: (line) => output.info(`[hub] ${line}`),
   };
