@@ -1,4 +1,4 @@
-// `npm run bench [-- --model <package>] [--exit-layer E] [--draft d] [--draft-sweep 1,2,4] [--max-tokens N]
+// `npm run bench [-- --model <package>] [--exit-layer E] [--draft d] [--draft-sweep 1,2,4] [--confidence C] [--max-tokens N]
 //   [--provider cpu|webgpu|cuda] [--threads N] [--out FILE]`
 // Runs the same code-completion prompts through full, self-speculative (fixed and adaptive d) and early-exit
 // decoding, greedy, in one process; checks self-speculative output == full output; prints tables and writes JSON.
@@ -24,11 +24,14 @@ interface Mode {
 }
 
 /** The modes compared; `sweep` adds fixed draft lengths, to set the adaptive draft against the best fixed d. */
-function modes(exitLayer: number, draftLength: number, sweep: readonly number[]): Mode[] {
+function modes(exitLayer: number, draftLength: number, sweep: readonly number[], confidence: number | undefined): Mode[] {
   return [
     { label: 'full', params: { mode: 'full' } },
     { label: 'self-speculative', params: { mode: 'self-speculative', exitLayer, draftLength } },
-    { label: 'self-speculative adaptive', params: { mode: 'self-speculative', exitLayer, draftLength, adaptiveDraft: true } },
+    {
+      label: 'self-speculative adaptive',
+      params: { mode: 'self-speculative', exitLayer, draftLength, adaptiveDraft: true, draftConfidenceThreshold: confidence },
+    },
     ...sweep.map((d): Mode => ({ label: `self-speculative d=${d}`, params: { mode: 'self-speculative', exitLayer, draftLength: d }, swept: true })),
     { label: 'early-exit', params: { mode: 'early-exit', exitLayer } },
   ];
@@ -69,6 +72,7 @@ async function run(args: string[]): Promise<void> {
       threads: { type: 'string' },
       out: { type: 'string', default: 'bench-results.json' },
       'draft-sweep': { type: 'string', default: '' },
+      confidence: { type: 'string' },
     },
   });
   const provider = values.provider as ExecutionProvider;
@@ -85,7 +89,8 @@ async function run(args: string[]): Promise<void> {
     const exitLayer = values['exit-layer'] === undefined ? info.recommendations.exitLayer : Number(values['exit-layer']);
     const draftLength = values.draft === undefined ? info.recommendations.draftLength : Number(values.draft);
     const sweep = values['draft-sweep'] === '' ? [] : values['draft-sweep'].split(',').map(Number);
-    const benchModes = modes(exitLayer, draftLength, sweep);
+    const confidence = values.confidence === undefined ? undefined : Number(values.confidence);
+    const benchModes = modes(exitLayer, draftLength, sweep, confidence);
 
     for (const mode of benchModes) await engine.generate(promptTokens(engine, PROMPTS[0]), { ...mode.params, maxNewTokens: 8 }); // warm-up
 

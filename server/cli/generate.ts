@@ -1,5 +1,5 @@
 // `layerskip generate --model <pkg> (--prompt TEXT | --prompt-file F) [--mode full|early-exit|self-speculative]
-//   [--exit-layer E] [--draft d] [--adaptive] [--max-tokens N] [--temperature T --top-k K --top-p P --seed S]
+//   [--exit-layer E] [--draft d] [--adaptive [--confidence C]] [--max-tokens N] [--temperature T --top-k K --top-p P --seed S]
 //   [--stop STR]... [--time-budget MS] [--provider cpu|webgpu|cuda] [--threads N] [--json]`
 // Streams the generated text to stdout as it is accepted, then prints the generation's stats to stderr.
 import { readFileSync } from 'node:fs';
@@ -11,7 +11,7 @@ import { EXECUTION_PROVIDERS, type ExecutionProvider } from '../model/onnxBacken
 
 const USAGE =
   'usage: layerskip generate --model <package-dir> (--prompt TEXT | --prompt-file FILE) ' +
-  '[--mode full|early-exit|self-speculative] [--exit-layer E] [--draft d] [--adaptive] [--max-tokens N] ' +
+  '[--mode full|early-exit|self-speculative] [--exit-layer E] [--draft d] [--adaptive [--confidence C]] [--max-tokens N] ' +
   '[--temperature T] [--top-k K] [--top-p P] [--seed S] [--stop STR]... [--time-budget MS] ' +
   '[--provider cpu|webgpu|cuda] [--threads N] [--json]';
 
@@ -23,6 +23,7 @@ const OPTIONS = {
   'exit-layer': { type: 'string' },
   draft: { type: 'string' },
   adaptive: { type: 'boolean', default: false },
+  confidence: { type: 'string' },
   'max-tokens': { type: 'string' },
   temperature: { type: 'string' },
   'top-k': { type: 'string' },
@@ -82,6 +83,7 @@ export const command = {
       exitLayer: numberOption(values['exit-layer'], 'exit-layer'),
       draftLength: numberOption(values.draft, 'draft'),
       adaptiveDraft: values.adaptive,
+      draftConfidenceThreshold: numberOption(values.confidence, 'confidence'),
       maxNewTokens: numberOption(values['max-tokens'], 'max-tokens'),
       temperature: numberOption(values.temperature, 'temperature'),
       topK: numberOption(values['top-k'], 'top-k'),

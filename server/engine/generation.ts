@@ -51,7 +51,7 @@ export async function generate(job: GenerationJob, options: GenerationOptions = 
   const chooser = chooserFor(params, backend, clock);
   const state: DecodeState = { backend, cache: job.cache, tokens: job.tokens, chooser, clock, endTokens: job.stopTokens };
   const promptTokens = job.tokens.length;
-  const policy: DraftPolicy = params.adaptiveDraft ? new AdaptiveDraft(params.draftLength) : new FixedDraft(params.draftLength);
+  const policy: DraftPolicy = params.adaptiveDraft ? new AdaptiveDraft(params.draftLength, params.draftConfidenceThreshold) : new FixedDraft(params.draftLength);
   const text = new TextStream(job.codec, params.stopStrings);
   const generated: number[] = [];
   let steps = 0, drafted = 0, accepted = 0, firstTokenAt = NaN;

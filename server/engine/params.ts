@@ -1,5 +1,6 @@
 /** Generation parameters: defaults and validation with messages a user can act on. */
 import type { ModelConfig } from '../model/config.js';
+import { DEFAULT_CONFIDENCE_THRESHOLD } from './draftPolicy.js';
 
 export type DecodingMode = 'full' | 'early-exit' | 'self-speculative';
 export const DECODING_MODES: readonly DecodingMode[] = ['full', 'early-exit', 'self-speculative'];
@@ -11,6 +12,8 @@ export interface GenerationParams {
   /** d: drafts per self-speculative step (the maximum, when adaptiveDraft). */
   draftLength: number;
   adaptiveDraft: boolean;
+  /** Adaptive draft: stop drafting when the draft's probability of its token falls below this. */
+  draftConfidenceThreshold: number;
   maxNewTokens: number;
   /** 0 = greedy. */
   temperature: number;
@@ -45,6 +48,7 @@ export function resolveParams(
     exitLayer: recommended.exitLayer,
     draftLength: recommended.draftLength,
     adaptiveDraft: false,
+    draftConfidenceThreshold: DEFAULT_CONFIDENCE_THRESHOLD,
     maxNewTokens: 64,
     temperature: 0,
     topK: 0,
@@ -61,6 +65,7 @@ export function resolveParams(
     check(isIntegerIn(params.exitLayer, 1, maxExit), `exitLayer must be an integer in [1, ${maxExit}] for ${params.mode} on a ${L}-layer model (got ${params.exitLayer})`);
   }
   check(isIntegerIn(params.draftLength, 1, MAX_DRAFT_LENGTH), `draftLength must be an integer in [1, ${MAX_DRAFT_LENGTH}] (got ${params.draftLength})`);
+  check(params.draftConfidenceThreshold >= 0 && params.draftConfidenceThreshold <= 1, `draftConfidenceThreshold must be in [0, 1] (got ${params.draftConfidenceThreshold})`);
   check(isIntegerIn(params.maxNewTokens, 1, Number.MAX_SAFE_INTEGER), `maxNewTokens must be a positive integer (got ${params.maxNewTokens})`);
   check(Number.isFinite(params.temperature) && params.temperature >= 0, `temperature must be >= 0 (got ${params.temperature})`);
   check(isIntegerIn(params.topK, 0, Number.MAX_SAFE_INTEGER), `topK must be a non-negative integer (got ${params.topK})`);
