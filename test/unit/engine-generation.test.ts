@@ -163,6 +163,7 @@ void describe('generation control on a reference model', async () => {
     await assert.rejects(engine.generate(prompt, { draftLength: 0 }), /draftLength/);
     await assert.rejects(engine.generate(prompt, { temperature: -1 }), /temperature/);
     await assert.rejects(engine.generate(prompt, { topP: 0 }), /topP/);
+    await assert.rejects(engine.generate(prompt, { adaptiveDraft: true, draftConfidenceThreshold: 2 }), /draftConfidenceThreshold/);
     await assert.rejects(engine.generate([], {}), /prompt is empty/);
     await assert.rejects(engine.generate([backend.config.vocabSize], {}), /not an id/);
     const tooLong = new Array<number>(backend.config.maxPositionEmbeddings).fill(prompt[0]);
