@@ -70,7 +70,7 @@ async function run(args: string[]): Promise<void> {
       'max-tokens': { type: 'string', default: '64' },
       provider: { type: 'string', default: 'cpu' },
       threads: { type: 'string' },
-      out: { type: 'string', default: 'bench-results.json' },
+      out: { type: 'string', default: 'dist/bench-results.json' },
       'draft-sweep': { type: 'string', default: '' },
       confidence: { type: 'string' },
     },
