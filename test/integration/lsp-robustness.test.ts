@@ -58,8 +58,9 @@ void describe('a broken model', () => {
 
 void describe('bad input and other packages', () => {
   void it('huge and binary documents get no items quickly; a prefix-only package still completes', async () => {
-    const session = await LspSession.start({ modelPath: await tinyModelPackage('llama3'), maxNewTokens: 16 });
+    const session = await LspSession.start({ modelPath: await tinyModelPackage('llama3'), maxNewTokens: 16 }, true);
     try {
+      assert.equal(session.capabilities.inlineCompletionProvider, undefined, 'a client with its own provider gets no second one');
       const state = await session.waitForPhase('ready');
       assert.equal(state.model?.hasFim, false, 'llama3 checkpoints have no FIM tokens');
       const huge = 'x = 1;\n'.repeat(400_000); // 2.8 MB

@@ -39,6 +39,8 @@ void describe('completions from a FIM model package', () => {
     assert.equal(stats.mode, 'self-speculative');
     assert.equal(stats.delivered, list.items.length > 0);
     assert.ok(stats.drafted > 0, 'self-speculative decoding drafted tokens');
+    assert.ok(stats.estimatedSpeedup > 0 && stats.speedup !== null && stats.speedup > 0, 'speedups reported');
+    assert.ok(stats.latencyMs >= stats.timeToFirstTokenMs);
     for (const item of list.items) {
       assert.ok(!textOf({ items: [item] }).includes('\n'), 'text follows the cursor: one line only');
       assert.deepEqual(item.range, { start: { line: 5, character: 16 }, end: { line: 5, character: 16 } });
