@@ -46,8 +46,10 @@ def main() -> int:
                   f"{spec_b[(g['E'], g['d'])]['modelled_speedup']:.3f}", f"{g['modelled_speedup']:.3f}"]
                  for g in after["speculation"]]
     comp_b = {c["name"]: c["text"] for c in before["completions"]}
-    comp_rows = [[c["name"], "`" + json.dumps(comp_b[c["name"]])[1:-1].replace("|", "\\|") + "`",
-                  "`" + json.dumps(c["text"])[1:-1].replace("|", "\\|") + "`"]
+    def code(text: str) -> str:  # JSON-escaped, in a double-backtick span (completions may contain backticks)
+        return "`` " + json.dumps(text)[1:-1].replace("|", "\\|") + " ``"
+
+    comp_rows = [[c["name"], code(comp_b[c["name"]]), code(c["text"])]
                  for c in after["completions"] if not c["name"].startswith("heldout")]
     t = info["training"]
     hist = info.get("history", [])
