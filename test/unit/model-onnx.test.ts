@@ -130,15 +130,22 @@ void test('early exit then the remaining layers equals the full model (draft + v
   assert.deepEqual([...(await onnx.argmax(full))], [...(await new ReferenceBackend(loadReferenceModel(checkpoint.dir)).argmax(full))]);
 });
 
-void test('an unavailable execution provider falls back to cpu with a message', async () => {
+void test('a GPU execution provider is used when available, else cpu with a message', async (t) => {
   const checkpoint = generateCheckpoint({ family: 'llama2', numLayers: 2, seed: 9 });
   const out = join(mkdtempSync(join(tmpdir(), 'pkg-')), 'p');
   await convertCheckpoint(checkpoint.dir, out, { dtype: 'fp32' });
-  // neither is usable on the CI machines: no CUDA provider library, no GPU adapter for WebGPU
+  const reference = await logitsAfterLayer(ReferenceBackend.fromCheckpoint(checkpoint.dir), TOKENS, 2);
+  // on the CI machines neither is usable: no CUDA provider library, no GPU adapter for WebGPU
   for (const provider of ['cuda', 'webgpu'] as const) {
     const warnings: string[] = [];
     const backend = await OnnxBackend.load(out, { executionProvider: provider, onWarning: (m) => warnings.push(m) });
     backends.push(backend);
+    if (backend.executionProvider === provider) {
+      t.diagnostic(`${provider} is available here: checked its logits instead of the fallback`);
+      const logits = await logitsAfterLayer(backend, TOKENS, 2);
+      assert.ok(compareLogits(logits, reference, backend.config.vocabSize).relativeError <= 1e-3);
+      continue;
+    }
     assert.equal(backend.executionProvider, 'cpu');
     assert.match(warnings.join('\n'), new RegExp(`execution provider '${provider}' is unavailable.*using 'cpu'`));
   }
