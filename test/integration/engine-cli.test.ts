@@ -1,7 +1,7 @@
 // `layerskip generate` through the real CLI on a converted package: streamed text, stats, JSON, clear errors.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -19,11 +19,14 @@ async function layerskip(args: string[]): Promise<{ stdout: string; stderr: stri
 
 void describe('layerskip generate', () => {
   let model = '';
+  let promptFile = '';
 
   before(async () => {
     const root = mkdtempSync(join(tmpdir(), 'engine-cli-'));
     const checkpoint = generateCheckpoint({ family: 'llama2', numLayers: 4, seed: 9, dir: join(root, 'ckpt') });
     model = join(root, 'pkg');
+    promptFile = join(root, 'prompt.py');
+    writeFileSync(promptFile, 'def fibonacci(n):\n    if n < 2:\n        return n\n');
     await convertCheckpoint(checkpoint.dir, model, { dtype: 'fp16' });
   });
 
@@ -39,7 +42,7 @@ void describe('layerskip generate', () => {
   });
 
   void it('samples reproducibly with a seed', async () => {
-    const args = ['generate', '--model', model, '--prompt-file', join(__dirname, '../../package.json'), '--max-tokens', '8', '--temperature', '0.8', '--top-k', '20', '--top-p', '0.9', '--json'];
+    const args = ['generate', '--model', model, '--prompt-file', promptFile, '--max-tokens', '8', '--temperature', '0.8', '--top-k', '20', '--top-p', '0.9', '--json'];
     const first = JSON.parse((await layerskip([...args, '--seed', '3'])).stdout) as GenerationResult;
     const again = JSON.parse((await layerskip([...args, '--seed', '3'])).stdout) as GenerationResult;
     assert.deepEqual(first.tokens, again.tokens);
