@@ -279,7 +279,14 @@ function makeEditor(page: Page, url: string, root: string, workspaceDir: string,
       await page.keyboard.press('Control+Shift+P');
       await page.locator('.quick-input-widget input').first().waitFor({ state: 'visible', timeout: 10_000 });
       await page.keyboard.type(title);
-      await page.locator('.quick-input-list .monaco-list-row').first().waitFor({ state: 'visible', timeout: 10_000 });
+      // Right after start-up the command list is still filling: Enter on whatever row shows first could run
+      // another command, so wait until the top row is the one asked for.
+      const topRow = page.locator('.quick-input-list .monaco-list-row').first();
+      const deadline = Date.now() + 10_000;
+      while (!((await topRow.getAttribute('aria-label').catch(() => null)) ?? '').includes(title)) {
+        if (Date.now() > deadline) throw new Error(`command palette has no row "${title}"`);
+        await page.waitForTimeout(100);
+      }
       await page.keyboard.press('Enter');
     },
     async statusBarItems() {
