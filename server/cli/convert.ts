@@ -1,10 +1,12 @@
-// `layerskip convert <hf-checkpoint-dir> <out-dir> [--dtype fp32|fp16|int8|int4] [--force] [--exit-layer E]`
+// `layerskip convert <hf-checkpoint-dir> <out-dir> [--dtype fp32|fp16|int8|int4] [--force] [--exit-layer E]
+//   [--float-activations]`
 import { parseArgs } from 'node:util';
 import { convertCheckpoint } from '../model/convert.js';
 import { PACKAGE_DTYPES, type PackageDtype } from '../model/weightEncoding.js';
 
 const USAGE =
-  'usage: layerskip convert <hf-checkpoint-dir> <out-dir> [--dtype fp32|fp16|int8|int4] [--force] [--exit-layer E]';
+  'usage: layerskip convert <hf-checkpoint-dir> <out-dir> [--dtype fp32|fp16|int8|int4] [--force] [--exit-layer E]\n' +
+  '         [--float-activations]  (int8/int4: float instead of int8 activations; exact but slow)';
 
 export const command = {
   summary: 'convert a Hugging Face Llama checkpoint into a LayerSkip model package',
@@ -16,6 +18,7 @@ export const command = {
         dtype: { type: 'string', default: 'fp16' },
         force: { type: 'boolean', default: false },
         'exit-layer': { type: 'string' },
+        'float-activations': { type: 'boolean', default: false },
       },
     });
     if (positionals.length !== 2) throw new Error(USAGE);
@@ -32,6 +35,7 @@ export const command = {
       dtype,
       force: values.force,
       recommendedExitLayer: exitLayer,
+      quantizedActivations: !values['float-activations'],
       onProgress: (message) => process.stderr.write(`convert: ${message}\n`),
       signal: interrupt.signal,
     }).finally(() => process.off('SIGINT', onSignal).off('SIGTERM', onSignal));

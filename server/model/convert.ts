@@ -9,7 +9,7 @@ import { buildHeadGraph, buildLayerGraph, type WeightRef } from './layerGraphs.j
 import { FORMAT, FORMAT_VERSION, type FimTokens, type Manifest } from './manifest.js';
 import { EMBEDDING, FINAL_NORM, LAYER_TENSORS, layerTensorName, LM_HEAD, type LayerTensor } from './tensorNames.js';
 import { WeightsFileWriter } from './weightsFile.js';
-import type { PackageDtype } from './weightEncoding.js';
+import { quantBits, type PackageDtype } from './weightEncoding.js';
 
 export interface ConvertOptions {
   dtype: PackageDtype;
@@ -18,6 +18,11 @@ export interface ConvertOptions {
   /** Stored in the manifest as the authors' suggestion; default about a quarter of the layers. */
   recommendedExitLayer?: number;
   onProgress?: (message: string) => void;
+  /**
+   * int8/int4: quantize activations to int8 inside MatMulNBits (default true: onnxruntime's fast integer kernels);
+   * false keeps float activations (slower, exactly the dequantized weights' arithmetic).
+   */
+  quantizedActivations?: boolean;
   /** Checked between layers (the work in between is synchronous); an abort removes the partial package. */
   signal?: AbortSignal;
 }
@@ -67,6 +72,7 @@ async function writePackage(
   const weights = new WeightsFileWriter(join(dir, WEIGHTS_FILE));
   const status = (what: string): void =>
     progress(`${what} (${(weights.bytesWritten / 2 ** 20).toFixed(0)} MiB written, ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  const graphOptions = { weightsFile: WEIGHTS_FILE, quantizedActivations: options.quantizedActivations ?? true };
   const layers: string[] = [];
   let embedding: WeightRef;
   let finalNorm: WeightRef;
@@ -82,7 +88,7 @@ async function writePackage(
         refs[t] = weights.write(tensorOf(checkpoint, layerTensorName(l, t)), isNorm ? 'fp32' : options.dtype);
       }
       const file = `layer_${String(l).padStart(2, '0')}.onnx`;
-      writeFileSync(join(dir, file), buildLayerGraph(config, l, refs, WEIGHTS_FILE));
+      writeFileSync(join(dir, file), buildLayerGraph(config, l, refs, graphOptions));
       layers.push(file);
       status(`layer ${l + 1}/${config.numLayers}`);
     }
@@ -92,7 +98,7 @@ async function writePackage(
   } finally {
     weights.close();
   }
-  writeFileSync(join(dir, 'head.onnx'), buildHeadGraph(config, finalNorm, lmHead, WEIGHTS_FILE));
+  writeFileSync(join(dir, 'head.onnx'), buildHeadGraph(config, finalNorm, lmHead, graphOptions));
   status('head');
   copyFileSync(tokenizer.file, join(dir, 'tokenizer.json'));
   if (tokenizer.config) copyFileSync(tokenizer.config, join(dir, 'tokenizer_config.json'));
@@ -102,6 +108,7 @@ async function writePackage(
     architecture: 'llama',
     dtype: options.dtype,
     config,
+    activations: quantBits(options.dtype) !== null && graphOptions.quantizedActivations ? 'int8' : 'fp32',
     embedding: {
       dtype: options.dtype,
       offset: embedding.offset,

@@ -20,8 +20,20 @@ export type WeightRef =
       scalesLength: number;
     };
 
+export interface GraphOptions {
+  /** Name of the weights file the initializers point into. */
+  weightsFile: string;
+  /**
+   * int8/int4 packages: 'int8' lets MatMulNBits quantize activations per block (accuracy_level 4), which selects
+   * onnxruntime's integer kernels (int8 weights ~40x faster on CPU); 'fp32' dequantizes weights instead (level 0).
+   */
+  quantizedActivations: boolean;
+}
+
+const ACCURACY_LEVEL = { fp32Activations: 0, int8Activations: 4 };
+
 /** x [S, cols] times ref [rows, cols] transposed -> [S, rows]. */
-function linear(g: GraphBuilder, x: string, name: string, ref: WeightRef, output?: string): string {
+function linear(g: GraphBuilder, options: GraphOptions, x: string, name: string, ref: WeightRef, output?: string): string {
   const outputs = output ? [output] : 1;
   if (ref.kind === 'nbits') {
     const blocks = blocksPerRow(ref.cols);
@@ -33,7 +45,8 @@ function linear(g: GraphBuilder, x: string, name: string, ref: WeightRef, output
       offset: ref.scalesOffset,
       length: ref.scalesLength,
     });
-    const attributes = { K: ref.cols, N: ref.rows, bits: ref.bits, block_size: BLOCK_SIZE };
+    const accuracyLevel = options.quantizedActivations ? ACCURACY_LEVEL.int8Activations : ACCURACY_LEVEL.fp32Activations;
+    const attributes = { K: ref.cols, N: ref.rows, bits: ref.bits, block_size: BLOCK_SIZE, accuracy_level: accuracyLevel };
     return g.node('MatMulNBits', [x, b, scales], attributes, { outputs, domain: 'com.microsoft' })[0];
   }
   let w = g.external(name, { dataType: ref.dataType, dims: [ref.rows, ref.cols], offset: ref.offset, length: ref.length });
@@ -63,11 +76,11 @@ export function buildLayerGraph(
   config: ModelConfig,
   layer: number,
   weights: Record<LayerTensor, WeightRef>,
-  weightsFile: string,
+  options: GraphOptions,
 ): Uint8Array {
   const { hiddenSize, numHeads: H, numKvHeads: kvH, headDim: D, rmsNormEps: eps } = config;
   const G = H / kvH; // query heads per kv head: head h reads kv head floor(h / G)
-  const g = new GraphBuilder(`layer_${layer}`, weightsFile);
+  const g = new GraphBuilder(`layer_${layer}`, options.weightsFile);
   const name = (t: LayerTensor): string => `layers.${layer}.${t}`;
   const hidden = g.input('hidden', DataType.Float, ['S', hiddenSize]);
   const cosIn = g.input('cos', DataType.Float, ['S', D / 2]);
@@ -80,9 +93,9 @@ export function buildLayerGraph(
   g.output('value', DataType.Float, ['S', kvH, D]);
 
   const normed = rmsNorm(g, hidden, name('input_layernorm'), weights.input_layernorm, eps);
-  const q = g.op('Reshape', [linear(g, normed, name('q_proj'), weights.q_proj), g.ints([-1, H, D])]); // [S, H, D]
-  const k = g.op('Reshape', [linear(g, normed, name('k_proj'), weights.k_proj), g.ints([-1, kvH, D])]);
-  g.node('Reshape', [linear(g, normed, name('v_proj'), weights.v_proj), g.ints([-1, kvH, D])], {}, { outputs: ['value'] });
+  const q = g.op('Reshape', [linear(g, options, normed, name('q_proj'), weights.q_proj), g.ints([-1, H, D])]); // [S, H, D]
+  const k = g.op('Reshape', [linear(g, options, normed, name('k_proj'), weights.k_proj), g.ints([-1, kvH, D])]);
+  g.node('Reshape', [linear(g, options, normed, name('v_proj'), weights.v_proj), g.ints([-1, kvH, D])], {}, { outputs: ['value'] });
   const cos = g.op('Unsqueeze', [cosIn, g.ints([1])]); // [S, 1, D/2]
   const sin = g.op('Unsqueeze', [sinIn, g.ints([1])]);
   const qRotated = rotary(g, q, cos, sin, D);
@@ -97,24 +110,24 @@ export function buildLayerGraph(
   const probs = g.op('Softmax', [g.op('Add', [scores, bias])], { axis: -1 });
   const context = g.op('Transpose', [g.op('MatMul', [probs, valuesT])], { perm: [2, 0, 1, 3] }); // [S, kvH, G, D]
   const attention = g.op('Reshape', [context, g.ints([-1, H * D])]);
-  const afterAttention = g.op('Add', [hidden, linear(g, attention, name('o_proj'), weights.o_proj)]);
+  const afterAttention = g.op('Add', [hidden, linear(g, options, attention, name('o_proj'), weights.o_proj)]);
 
   const normed2 = rmsNorm(g, afterAttention, name('post_attention_layernorm'), weights.post_attention_layernorm, eps);
-  const gate = linear(g, normed2, name('gate_proj'), weights.gate_proj);
-  const up = linear(g, normed2, name('up_proj'), weights.up_proj);
+  const gate = linear(g, options, normed2, name('gate_proj'), weights.gate_proj);
+  const up = linear(g, options, normed2, name('up_proj'), weights.up_proj);
   const activated = g.op('Mul', [g.op('Mul', [gate, g.op('Sigmoid', [gate])]), up]); // silu(gate) * up
-  const down = linear(g, activated, name('down_proj'), weights.down_proj);
+  const down = linear(g, options, activated, name('down_proj'), weights.down_proj);
   g.node('Add', [afterAttention, down], {}, { outputs: ['hidden_out'] });
   return g.encode();
 }
 
-export function buildHeadGraph(config: ModelConfig, finalNorm: WeightRef, lmHead: WeightRef, weightsFile: string): Uint8Array {
-  const g = new GraphBuilder('head', weightsFile);
+export function buildHeadGraph(config: ModelConfig, finalNorm: WeightRef, lmHead: WeightRef, options: GraphOptions): Uint8Array {
+  const g = new GraphBuilder('head', options.weightsFile);
   const hidden = g.input('hidden', DataType.Float, ['S', config.hiddenSize]);
   g.output('logits', DataType.Float, ['S', config.vocabSize]);
   g.output('argmax', DataType.Int64, ['S']);
   const normed = rmsNorm(g, hidden, 'norm', finalNorm, config.rmsNormEps);
-  linear(g, normed, 'lm_head', lmHead, 'logits');
+  linear(g, options, normed, 'lm_head', lmHead, 'logits');
   g.node('ArgMax', ['logits'], { axis: 1, keepdims: 0 }, { outputs: ['argmax'] });
   return g.encode();
 }

@@ -31,6 +31,8 @@ export interface Manifest {
   architecture: 'llama';
   dtype: PackageDtype;
   config: ModelConfig;
+  /** How int8/int4 matmuls treat activations: quantized per block of 32 (fast integer kernels) or float. */
+  activations: 'fp32' | 'int8';
   embedding: EmbeddingLayout;
   layers: string[];
   head: string;

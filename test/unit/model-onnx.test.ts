@@ -20,9 +20,9 @@ after(async () => {
   for (const b of backends) await b.dispose();
 });
 
-async function convertAndLoad(checkpointDir: string, dtype: PackageDtype): Promise<OnnxBackend> {
+async function convertAndLoad(checkpointDir: string, dtype: PackageDtype, quantizedActivations = true): Promise<OnnxBackend> {
   const out = join(mkdtempSync(join(tmpdir(), 'pkg-')), dtype);
-  await convertCheckpoint(checkpointDir, out, { dtype });
+  await convertCheckpoint(checkpointDir, out, { dtype, quantizedActivations });
   const backend = await OnnxBackend.load(out);
   backends.push(backend);
   return backend;
@@ -55,15 +55,16 @@ function asStored(model: ReferenceModel, dtype: PackageDtype): ReferenceModel {
 }
 
 /**
- * Stated error bounds of each dtype against the original float32 weights (max |error| / max |logit|, worst exit
- * layer), measured on these random models (worst seen: fp16 7.5e-4, int8 1.4e-2, int4 3.0e-1) and rounded up.
- * Random unstructured weights are the hard case for int4 (about 7% noise per weight). `minTop1` is the share of
- * positions whose argmax must match; any position whose reference margin exceeds twice the error must match.
+ * Stated error bounds of each shipped dtype against the original float32 weights (max |error| / max |logit|, any
+ * exit layer), from 28 random models (4 families x 7 seeds, every exit layer, 12 positions): worst seen fp16 8.1e-4,
+ * int8 2.7e-2, int4 0.29 (int8/int4 with int8 activations). Random unstructured weights are the hard case for
+ * 4-bit rounding (about 7% noise per weight). `minTop1` is the share of positions whose argmax must match (worst
+ * seen: fp16 100%, int8 83%, int4 42%); any position whose reference margin exceeds twice the error must match.
  */
 const BOUNDS: Record<PackageDtype, { relativeError: number; minTop1: number }> = {
   fp32: { relativeError: 1e-4, minTop1: 1 },
   fp16: { relativeError: 2e-3, minTop1: 1 },
-  int8: { relativeError: 3e-2, minTop1: 0.85 },
+  int8: { relativeError: 4e-2, minTop1: 0.75 },
   int4: { relativeError: 0.4, minTop1: 0.4 },
 };
 
@@ -75,17 +76,19 @@ for (const family of FAMILIES) {
     const vocab = model.config.vocabSize;
     const original = new ReferenceBackend(model);
     for (const dtype of PACKAGE_DTYPES) {
-      const onnx = await convertAndLoad(checkpoint.dir, dtype);
+      // float activations: the package's arithmetic is exactly that of its stored (dequantized) weights
+      const exactPackage = await convertAndLoad(checkpoint.dir, dtype, false);
+      // the default: int8/int4 matmuls also quantize activations (onnxruntime's integer kernels)
+      const product = await convertAndLoad(checkpoint.dir, dtype);
       const stored = new ReferenceBackend(asStored(model, dtype));
       const report: string[] = [];
       for (let exit = 0; exit <= model.config.numLayers; exit++) {
-        const actual = await logitsAfterLayer(onnx, TOKENS, exit);
-        // the package computes exactly the model its stored weights describe...
+        const actual = await logitsAfterLayer(exactPackage, TOKENS, exit);
         const exact = compareLogits(actual, await logitsAfterLayer(stored, TOKENS, exit), vocab);
         assert.ok(exact.relativeError <= 1e-4, `${dtype} E=${exit}: ${exact.relativeError} vs stored weights`);
         assert.equal(exact.top1Agree, exact.positions, `${dtype} E=${exit}: argmax vs stored weights`);
-        // ...which is within the dtype's stated bound of the original model
-        const drift = compareLogits(actual, await logitsAfterLayer(original, TOKENS, exit), vocab);
+        // the shipped package is within the dtype's stated bound of the original model
+        const drift = compareLogits(await logitsAfterLayer(product, TOKENS, exit), await logitsAfterLayer(original, TOKENS, exit), vocab);
         const bound = BOUNDS[dtype];
         assert.ok(drift.relativeError <= bound.relativeError, `${dtype} E=${exit}: ${drift.relativeError} > ${bound.relativeError}`);
         assert.equal(drift.top1ClearDisagree, 0, `${dtype} E=${exit}: argmax differs where the margin is clear`);
