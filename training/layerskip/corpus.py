@@ -172,9 +172,9 @@ def build_corpus(out_dir: Path, node_modules: list[Path], extra_site_dirs: list[
     out_dir.mkdir(parents=True, exist_ok=True)
     # python=False leaves out this interpreter's own stdlib and site-packages (not the extra folders)
     site_dirs = ([Path(p) for p in site.getsitepackages()] if python else []) + list(extra_site_dirs)
-    packages = (python_stdlib() if python else []) + python_distributions(site_dirs) + npm_packages(node_modules)
-    rng = random.Random(seed)
-    rng.shuffle(packages)  # the total-size cap then samples packages fairly instead of alphabetically
+    packages = python_distributions(site_dirs) + npm_packages(node_modules)
+    random.Random(seed).shuffle(packages)  # the total-size cap then samples packages fairly, not alphabetically
+    packages = (python_stdlib() if python else []) + packages  # the stdlib always goes in (up to max_package_bytes)
     seen_hashes: set[str] = set()
     rejected = {"license": 0, "duplicate": 0, "size": 0, "minified": 0, "unreadable": 0}
     total = 0
