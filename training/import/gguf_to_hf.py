@@ -218,7 +218,7 @@ def write_json(path: Path, obj) -> None:
     path.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def import_gguf(gguf_path: Path, out: Path) -> None:
+def import_gguf(gguf_path: Path, out: Path, source_name: str | None = None) -> None:
     reader = GGUFReader(gguf_path)
     cfg = read_config(reader)
     tokenizer, added = build_tokenizer(reader)
@@ -232,6 +232,7 @@ def import_gguf(gguf_path: Path, out: Path) -> None:
 
     out.mkdir(parents=True, exist_ok=True)
     config = {
+        "_name_or_path": source_name or gguf_path.name,
         "architectures": ["LlamaForCausalLM"],
         "model_type": "llama",
         **cfg,
@@ -241,7 +242,8 @@ def import_gguf(gguf_path: Path, out: Path) -> None:
         "mlp_bias": False,
         "rope_scaling": None,
         "tie_word_embeddings": tied,
-        "bos_token_id": ids["bos"],
+        # This project prepends config's bos_token_id to every prompt; the GGUF says whether to (SmolLM2: no).
+        "bos_token_id": ids["bos"] if ids["add_bos"] else None,
         "eos_token_id": ids["eos"],
         "pad_token_id": ids["pad"],
         "torch_dtype": "float32",
@@ -282,10 +284,11 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--gguf", type=Path, required=True, help="llama.cpp GGUF file (architecture llama)")
     parser.add_argument("--out", type=Path, required=True, help="output folder for the Hugging Face checkpoint")
+    parser.add_argument("--source-name", help="provenance written as config.json _name_or_path (default: file name)")
     args = parser.parse_args(argv)
     start = time.perf_counter()
     try:
-        import_gguf(args.gguf, args.out)
+        import_gguf(args.gguf, args.out, args.source_name)
     except ImportError_ as e:
         print(f"gguf_to_hf: {e}", file=sys.stderr)
         return 1
