@@ -1,11 +1,12 @@
 // `layerskip convert <hf-checkpoint-dir> <out-dir> [--dtype fp32|fp16|int8|int4] [--force] [--exit-layer E]
-//   [--float-activations]`
+//   [--draft d] [--float-activations]`
 import { parseArgs } from 'node:util';
 import { convertCheckpoint } from '../model/convert.js';
 import { PACKAGE_DTYPES, type PackageDtype } from '../model/weightEncoding.js';
 
 const USAGE =
   'usage: layerskip convert <hf-checkpoint-dir> <out-dir> [--dtype fp32|fp16|int8|int4] [--force] [--exit-layer E]\n' +
+  '         [--draft d]  (recommended E and d for the manifest; default: the checkpoint\'s layerskip.json)\n' +
   '         [--float-activations]  (int8/int4: float instead of int8 activations; exact but slow)';
 
 export const command = {
@@ -18,6 +19,7 @@ export const command = {
         dtype: { type: 'string', default: 'fp16' },
         force: { type: 'boolean', default: false },
         'exit-layer': { type: 'string' },
+        draft: { type: 'string' },
         'float-activations': { type: 'boolean', default: false },
       },
     });
@@ -25,6 +27,7 @@ export const command = {
     const dtype = values.dtype as PackageDtype;
     if (!PACKAGE_DTYPES.includes(dtype)) throw new Error(`--dtype must be one of ${PACKAGE_DTYPES.join(', ')}\n${USAGE}`);
     const exitLayer = values['exit-layer'] === undefined ? undefined : Number(values['exit-layer']);
+    const draftLength = values.draft === undefined ? undefined : Number(values.draft);
     const [source, destination] = positionals;
     const started = Date.now();
     // Ctrl-C stops between layers and removes the partial package instead of leaving gigabytes behind
@@ -35,6 +38,7 @@ export const command = {
       dtype,
       force: values.force,
       recommendedExitLayer: exitLayer,
+      recommendedDraftLength: draftLength,
       quantizedActivations: !values['float-activations'],
       onProgress: (message) => process.stderr.write(`convert: ${message}\n`),
       signal: interrupt.signal,

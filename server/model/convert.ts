@@ -15,8 +15,12 @@ export interface ConvertOptions {
   dtype: PackageDtype;
   /** Replace an existing destination. */
   force?: boolean;
-  /** Stored in the manifest as the authors' suggestion; default about a quarter of the layers. */
+  /**
+   * Stored in the manifest as the suggested E and d. Defaults: the checkpoint's layerskip.json (written by our
+   * training's evaluation), else about a quarter of the layers and 6.
+   */
   recommendedExitLayer?: number;
+  recommendedDraftLength?: number;
   onProgress?: (message: string) => void;
   /**
    * int8/int4: quantize activations to int8 inside MatMulNBits (default true: onnxruntime's fast integer kernels);
@@ -34,16 +38,13 @@ export async function convertCheckpoint(checkpointDir: string, outDir: string, o
   const tokenizer = readTokenizer(checkpoint);
   const out = resolve(outDir);
   if (existsSync(out) && !options.force) throw new Error(`${out} already exists (use --force to replace it)`);
-  const exitLayer = options.recommendedExitLayer ?? Math.max(1, Math.round(checkpoint.config.numLayers / 4));
-  if (!Number.isInteger(exitLayer) || exitLayer < 1 || exitLayer > checkpoint.config.numLayers) {
-    throw new ConfigError(`recommended exit layer ${exitLayer} must be in [1, ${checkpoint.config.numLayers}]`);
-  }
+  const recommendation = recommendedSettings(checkpoint, options);
   mkdirSync(dirname(out), { recursive: true });
   const temp = join(dirname(out), `.${basename(out)}.partial-${process.pid}`);
   rmSync(temp, { recursive: true, force: true });
   mkdirSync(temp);
   try {
-    const manifest = await writePackage(checkpoint, temp, options, tokenizer, exitLayer);
+    const manifest = await writePackage(checkpoint, temp, options, tokenizer, recommendation);
     if (existsSync(out)) rmSync(out, { recursive: true });
     renameSync(temp, out);
     return manifest;
@@ -51,6 +52,24 @@ export async function convertCheckpoint(checkpointDir: string, outDir: string, o
     rmSync(temp, { recursive: true, force: true });
     throw error;
   }
+}
+
+type Recommendation = Manifest['layerskip'];
+
+/** E and d for the manifest: explicit options, else the checkpoint's layerskip.json, else generic defaults. */
+function recommendedSettings(checkpoint: HfCheckpoint, options: ConvertOptions): Recommendation {
+  const file = join(checkpoint.dir, 'layerskip.json');
+  const fromCheckpoint: Partial<Recommendation> = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Partial<Recommendation>) : {};
+  const numLayers = checkpoint.config.numLayers;
+  const exitLayer = options.recommendedExitLayer ?? fromCheckpoint.recommendedExitLayer ?? Math.max(1, Math.round(numLayers / 4));
+  const draftLength = options.recommendedDraftLength ?? fromCheckpoint.recommendedDraftLength ?? 6;
+  if (!Number.isInteger(exitLayer) || exitLayer < 1 || exitLayer > numLayers) {
+    throw new ConfigError(`recommended exit layer ${exitLayer} must be in [1, ${numLayers}]`);
+  }
+  if (!Number.isInteger(draftLength) || draftLength < 1) {
+    throw new ConfigError(`recommended draft length ${draftLength} must be a positive integer`);
+  }
+  return { recommendedExitLayer: exitLayer, recommendedDraftLength: draftLength };
 }
 
 /** Lets signal handlers (Ctrl-C) and timers run between layers, then honours an abort. */
@@ -64,7 +83,7 @@ async function writePackage(
   dir: string,
   options: ConvertOptions,
   tokenizer: TokenizerFiles,
-  exitLayer: number,
+  recommendation: Recommendation,
 ): Promise<Manifest> {
   const { config } = checkpoint;
   const progress = options.onProgress ?? (() => {});
@@ -119,7 +138,7 @@ async function writePackage(
     head: 'head.onnx',
     weights: WEIGHTS_FILE,
     tokenizer: { file: 'tokenizer.json', config: tokenizer.config ? 'tokenizer_config.json' : null, fim: tokenizer.fim },
-    layerskip: { recommendedExitLayer: exitLayer, recommendedDraftLength: 6 },
+    layerskip: recommendation,
     source: {
       checkpoint: typeof checkpoint.rawConfig._name_or_path === 'string' ? checkpoint.rawConfig._name_or_path : resolve(checkpoint.dir),
       revision: null,

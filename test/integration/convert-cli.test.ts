@@ -172,3 +172,20 @@ void test('Ctrl-C during convert removes the partial package', async () => {
   assert.doesNotMatch(stderr, /layer 48\/48/);
   assert.deepEqual(readdirSync(dir), ['ckpt']);
 });
+
+void test("recommended E and d: the checkpoint's layerskip.json, overridden by --exit-layer / --draft", async () => {
+  const dir = workDir();
+  const checkpoint = generateCheckpoint({ family: 'llama3', dir: join(dir, 'ckpt'), numLayers: 4 });
+  writeFileSync(join(checkpoint.dir, 'layerskip.json'), JSON.stringify({ recommendedExitLayer: 3, recommendedDraftLength: 2 }));
+  const fromFile = await convertCheckpoint(checkpoint.dir, join(dir, 'a'), { dtype: 'fp32' });
+  assert.deepEqual(fromFile.layerskip, { recommendedExitLayer: 3, recommendedDraftLength: 2 });
+
+  const converted = await layerskip('convert', checkpoint.dir, join(dir, 'b'), '--dtype', 'fp32', '--exit-layer', '1', '--draft', '5');
+  assert.equal(converted.code, 0, converted.stderr);
+  const info = await layerskip('info', join(dir, 'b'));
+  assert.match(info.stdout, /exit layer 1, draft length 5/);
+
+  writeFileSync(join(checkpoint.dir, 'layerskip.json'), JSON.stringify({ recommendedExitLayer: 9 }));
+  await assert.rejects(convertCheckpoint(checkpoint.dir, join(dir, 'c'), { dtype: 'fp32' }), /recommended exit layer 9 must be in \[1, 4\]/);
+  assert.equal(existsSync(join(dir, 'c')), false);
+});
