@@ -76,7 +76,7 @@ export class StatusBar implements vscode.Disposable {
         [
           `| Last completion | |`,
           `|---|---|`,
-          `| Latency | ${s.latencyMs.toFixed(0)} ms (first line ${s.firstLineMs === null ? '–' : `${s.firstLineMs.toFixed(0)} ms`}) |`,
+          `| Latency | ${s.latencyMs.toFixed(0)} ms (first line ${s.firstLineMs === null ? '–' : `${s.firstLineMs.toFixed(0)} ms`})${s.lookAhead ? ', prepared ahead while the previous suggestion was shown' : ''} |`,
           `| Time to first token | ${s.timeToFirstTokenMs.toFixed(0)} ms |`,
           `| Tokens/s | ${s.tokensPerSecond.toFixed(1)} (${s.generatedTokens} tokens) |`,
           `| Drafted / accepted | ${s.drafted} / ${s.accepted} (${percent(s.acceptanceRate)}) |`,

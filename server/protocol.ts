@@ -109,6 +109,8 @@ export interface CompletionStats {
   stopReason: string;
   /** True when the suggestion was shown (not cancelled, not dropped by post-processing). */
   delivered: boolean;
+  /** Prepared while the previous suggestion was shown, as if accepted (then latencyMs is only the wait for it). */
+  lookAhead: boolean;
 }
 
 /** What the server has measured for one exit layer (drives the Set Exit Layer quick pick). */

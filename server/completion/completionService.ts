@@ -182,5 +182,6 @@ function completionStats(
     model: model.name,
     stopReason: result.stopReason,
     delivered,
+    lookAhead: false,
   };
 }

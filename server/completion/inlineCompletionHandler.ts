@@ -19,9 +19,10 @@ import {
   type CompletionStats,
   type GeneratingParams,
 } from '../protocol.js';
-import type { CompletionService } from './completionService.js';
+import type { CompletionOutcome, CompletionRequest, CompletionService, ModelInUse } from './completionService.js';
 import { crossFileContext, type OpenDocument } from './crossFileContext.js';
 import type { LayerMeasurements } from './layerMeasurements.js';
+import { LookAhead } from './lookAhead.js';
 import { messageOf, type ModelHost } from './modelHost.js';
 import { completionRules } from './rules.js';
 
@@ -36,6 +37,7 @@ export class InlineCompletionHandler {
   /** Requests between receipt and answer; the client's spinner shows while any is (an aborted one overlaps the next). */
   private running = 0;
   private warnedDocuments = new Set<string>();
+  private readonly lookAhead = new LookAhead();
 
   constructor(
     private readonly connection: Connection,
@@ -67,7 +69,7 @@ export class InlineCompletionHandler {
     const subscription = token.onCancellationRequested(() => controller.abort());
     const range = { start: params.position, end: params.position };
     const settings = this.host.currentSettings;
-    const request = {
+    const request: CompletionRequest = {
       uri: document.uri,
       languageId: document.languageId,
       text,
@@ -82,8 +84,13 @@ export class InlineCompletionHandler {
     };
     if (++this.running === 1) this.notifyGenerating(document.uri, true);
     try {
-      const outcome = await this.service.complete(request, model, settings, controller.signal, onPartial);
+      const received = performance.now();
+      const prepared = this.lookAhead.take(request, settings);
+      const outcome = prepared === null
+        ? await this.service.complete(request, model, settings, controller.signal, onPartial)
+        : withLatency(await prepared, performance.now() - received);
       if (outcome.stats !== null) this.reportStats(outcome.stats);
+      if (outcome.text !== '' && !token.isCancellationRequested) this.startLookAhead(request, outcome.text, model);
       // LSP: a cancelled request is answered with RequestCancelled, not with a result the client no longer wants.
       if (token.isCancellationRequested) throw new ResponseError(LSPErrorCodes.RequestCancelled, 'cancelled');
       return outcome.text === '' ? EMPTY : { items: [{ insertText: outcome.text, range }] };
@@ -96,6 +103,13 @@ export class InlineCompletionHandler {
       subscription.dispose();
       if (--this.running === 0) this.notifyGenerating(document.uri, false);
     }
+  }
+
+  private startLookAhead(request: CompletionRequest, suggestion: string, model: ModelInUse): void {
+    const settings = this.host.currentSettings;
+    this.lookAhead.start(request, suggestion, settings, (next) =>
+      this.service.complete(next, model, settings, new AbortController().signal, () => undefined),
+    );
   }
 
   private crossFileContext(current: TextDocument, prefixTokens: number): string {
@@ -119,6 +133,12 @@ export class InlineCompletionHandler {
     const params: GeneratingParams = { uri, generating };
     void this.connection.sendNotification(GeneratingNotification, params).catch(() => undefined);
   }
+}
+
+/** A look-ahead result served to the request it was prepared for: its latency is the wait that request saw. */
+function withLatency(outcome: CompletionOutcome, latencyMs: number): CompletionOutcome {
+  if (outcome.stats === null) return outcome;
+  return { ...outcome, stats: { ...outcome.stats, latencyMs, firstLineMs: latencyMs, lookAhead: true } };
 }
 
 function refusalReason(text: string): string | null {

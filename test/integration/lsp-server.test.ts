@@ -48,6 +48,28 @@ void describe('completions from a FIM model package', () => {
     assert.deepEqual(session.generating.slice(-2), [true, false], 'generating on, then off');
   });
 
+  void it('prepares the next suggestion while one is shown: accepting it gets the next at once', async () => {
+    await session.waitForPhase('ready');
+    const uri = 'file:///w/lookahead.ts';
+    const text = 'function f() {\n  const xs = [\n';
+    await session.open(uri, text);
+    const first = textOf(await session.complete(uri, { line: 2, character: 0 }));
+    assert.ok(first !== '', 'the model suggested something to accept');
+    assert.equal(session.stats.at(-1)?.lookAhead, false);
+    // Accept it: insert the suggestion, then ask at its end, as VS Code does after Tab.
+    await session.insert(uri, { line: 2, character: 0 }, first);
+    const lines = (text + first).split('\n');
+    await new Promise((r) => setTimeout(r, 300)); // the time a person takes to press Tab
+    await session.complete(uri, { line: lines.length - 1, character: lines[lines.length - 1].length });
+    const stats = session.stats.at(-1);
+    assert.equal(stats?.lookAhead, true, 'served from the look-ahead');
+    assert.ok((stats?.latencyMs ?? Infinity) < 50, `latency after acceptance ${stats?.latencyMs.toFixed(1)} ms`);
+    // Anything else than the accepted text does not get it.
+    await session.insert(uri, { line: lines.length - 1, character: lines[lines.length - 1].length }, 'z');
+    await session.complete(uri, { line: lines.length - 1, character: lines[lines.length - 1].length + 1 });
+    assert.equal(session.stats.at(-1)?.lookAhead, false);
+  });
+
   void it('re-uses the prompt cache between keystrokes', async (t) => {
     await session.waitForPhase('ready');
     const uri = 'file:///w/typing.ts';
