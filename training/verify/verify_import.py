@@ -1,13 +1,14 @@
-"""Check the imported Hugging Face checkpoint against llama.cpp running the original GGUF.
+"""Check the imported checkpoint and converted packages against llama.cpp running the original GGUF.
 
-    python verify_import.py --gguf <file.gguf> --hf <hf-dir> --work <scratch-dir> [--repo <project root>]
+    python verify_import.py --gguf <file.gguf> --hf <hf-dir> [--package <dir>]... --work <scratch-dir>
 
+Oracles: llama.cpp (training/verify/llamacpp.mjs) on the original GGUF and on its float32 copy
+(dequantize_gguf.py). Candidates: the Hugging Face checkpoint through numpy_llama.py (float64), and each package
+through the project's CLI (`layerskip logits`, `layerskip generate`; needs `npm run build`).
 1. Tokenizer: ids from our tokenizer.json through @huggingface/tokenizers vs llama.cpp's tokenizer, on real source
-   files (the project's tracked files and Python standard-library modules) and hand-picked edge cases.
-2. Logits: numpy_llama.py (float64, HF conventions) on the imported weights vs llama.cpp, every position of
-   several prompts.
-3. Greedy: 48 greedy tokens from each prompt, ours vs llama.cpp.
-Prints a summary and writes <work>/import-report.json. Exit status 1 when a check fails its stated tolerance.
+   files (the project's tracked files and Python standard-library packages) and hand-picked edge cases.
+2. Logits at every position of 5 prompts, 3. 48 greedy tokens from each prompt: every candidate vs each oracle.
+Prints a table and writes <work>/import-report.json. Exit status 1 when a check fails (criterion in summarize()).
 """
 
 from __future__ import annotations
@@ -30,10 +31,11 @@ from numpy_llama import Llama  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 
-# Agreement bounds (see docs/default-model.md for how they were measured). llama.cpp multiplies Q4_1/Q8_0 weights
-# with activations it rounds to 8 bits per block of 32 (Q8_1/Q8_0), so it is not exact float math; these bounds
-# leave headroom over the measured differences and are far below what a wrong import produces (a misplaced
-# rotary permutation or a wrong norm moves logits by whole units and changes most top-1 tokens).
+# Bound on |logit difference| vs llama.cpp's float32 run of the same weights. Measured (docs/default-model.md):
+# 7.8e-5 for the checkpoint, 0.041 for the fp16 package (its weights rounded to fp16). A wrong import (rotary
+# permutation, norm, attention layout) moves logits by whole units and changes most top-1 tokens. Against the
+# original Q4_1 file no tight bound holds: llama.cpp rounds activations to 8 bits per block of 32 for its quantized
+# matmuls (mean |difference| 0.22 there, reported, not enforced).
 MAX_ABS_LOGIT_DIFF = 0.5
 
 EDGE_CASES = {
@@ -216,7 +218,7 @@ def summarize(report: dict) -> int:
     for name, m in tok["mismatched"].items():
         print(f"  MISMATCH {name}: at {m['firstDiff']} ours {m['ours']} llama.cpp {m['llamacpp']}")
     ok = not tok["mismatched"]
-    print(f"{'':34} {'oracle':15} {'max|d|':>8} {'mean|d|':>8} {'top-1':>6} {'maxKL':>8}  greedy identical "
+    print(f"{'candidate':34} {'oracle':15} {'max|d|':>8} {'mean|d|':>8} {'top-1':>6} {'maxKL':>8}  greedy identical "
           f"(first diff @ step: oracle's top-1 lead)")
     for cname, by_oracle in report["candidates"].items():
         for oname, per_prompt in by_oracle.items():
@@ -227,13 +229,17 @@ def summarize(report: dict) -> int:
             print(f"{cname:34} {oname:15} {max(x['maxAbsDiff'] for x in m):8.4f} "
                   f"{np.mean([x['meanAbsDiff'] for x in m]):8.5f} {np.mean([x['top1Agreement'] for x in m]):6.3f} "
                   f"{max(x['maxKL'] for x in m):8.1e}  {same}/{len(m)} {' '.join(diffs)}")
-    # The pass criterion: the checkpoint equals llama.cpp's float32 run of the same numbers.
-    exact = report["candidates"]["checkpoint (numpy f64)"]["llama.cpp f32"].values()
-    worst = max(x["maxAbsDiff"] for x in exact)
-    ok = ok and worst <= MAX_ABS_LOGIT_DIFF and all(x["greedy"]["identical"] for x in exact) \
-        and min(x["top1Agreement"] for x in exact) == 1.0
-    print(f"{'PASS' if ok else 'FAIL'}: identical token ids; checkpoint vs llama.cpp f32: max|logit diff| "
-          f"{worst:.2e} <= {MAX_ABS_LOGIT_DIFF}, top-1 and greedy identical")
+    # The pass criterion, for the checkpoint and for every package: it equals llama.cpp's float32 run of the same
+    # numbers within the stated bound, with the same top-1 at every position and the same greedy tokens.
+    for cname, by_oracle in report["candidates"].items():
+        exact = by_oracle["llama.cpp f32"].values()
+        worst = max(x["maxAbsDiff"] for x in exact)
+        passed = worst <= MAX_ABS_LOGIT_DIFF and all(x["greedy"]["identical"] for x in exact) \
+            and min(x["top1Agreement"] for x in exact) == 1.0
+        ok = ok and passed
+        print(f"{'PASS' if passed else 'FAIL'}: {cname} vs llama.cpp f32: max|logit diff| {worst:.2e} "
+              f"(bound {MAX_ABS_LOGIT_DIFF}), top-1 and greedy identical: {passed}")
+    print(f"{'PASS' if ok else 'FAIL'}: all of the above, and identical token ids")
     return 0 if ok else 1
 
 
