@@ -83,6 +83,8 @@ async function main(): Promise<void> {
   const cache = new SuggestionCache();
   const debouncer = new AdaptiveDebouncer();
   const outcomes: KeystrokeOutcome[] = [];
+  /** A few suggestions next to what the user actually typed after them, to judge their quality by eye. */
+  const samples: { suggestion: string; typedNext: string }[] = [];
   let inFlight: CancellationTokenSource | null = null;
   const cpuBefore = processUsage(session.process.pid ?? 0);
   const wallStart = performance.now();
@@ -118,6 +120,9 @@ async function main(): Promise<void> {
       if (suggestion === '' || cancel.token.isCancellationRequested) return;
       outcome.ghostMs ??= performance.now() - keyAt;
       cache.store(view, suggestion);
+      const sample = { suggestion, typedNext: typed.slice(i + 1, i + 1 + suggestion.length) };
+      if (samples.at(-1)?.typedNext === sample.typedNext) samples[samples.length - 1] = sample; // it grew
+      else if (samples.length < 8) samples.push(sample);
     };
     const request = session
       .complete(uri, positionOf(text, cursor), { cancel, onPartial: (items) => shown(textOf({ items })) })
@@ -158,6 +163,7 @@ async function main(): Promise<void> {
     serverCpuSeconds: cpuBefore && cpuAfter ? cpuAfter.cpuSeconds - cpuBefore.cpuSeconds : null,
     wallSeconds,
     serverRssMiB: cpuAfter ? cpuAfter.rssBytes / 2 ** 20 : null,
+    samples,
   };
   writeFileSync(values.out, JSON.stringify(report, null, 2) + '\n');
   const ms = (v: number | null): string => (v === null ? '–' : `${v.toFixed(0)} ms`);
