@@ -1,4 +1,5 @@
-// The independent oracle: llama.cpp (node-llama-cpp's prebuilt CPU binary) running the ORIGINAL GGUF.
+// The independent oracle: llama.cpp (node-llama-cpp's prebuilt CPU binary) running a GGUF (the original file or
+// its float32 copy from dequantize_gguf.py).
 //
 //   node llamacpp.mjs <model.gguf> <request.json> <out-dir>
 //
@@ -8,7 +9,7 @@
 // Writes <out-dir>/result.json ({ tokenize: {name: ids}, logits: {name: {positions, vocab, file}},
 // greedy: {name: {tokens, margins}} }, margins: the top-1 minus top-2 logit at each greedy step)
 // and one <name>.f32 per logits case: float32 little-endian [positions.length, vocab], the raw logits after the
-// token at each listed position. Setup: `npm ci` in this folder (not a dependency of the extension).
+// token at each listed position. Setup: `npm install --omit=optional` in this folder (not a dependency of the extension).
 import { getLlama, LlamaLogLevel } from 'node-llama-cpp';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
