@@ -26,6 +26,11 @@ export interface ServerSettings {
   exitLayer: number | null;
   /** Tokens drafted per verification step; null = the package's recommendation. */
   draftLength: number | null;
+  /**
+   * Stop drafting when the draft's confidence falls under a threshold (and adapt d to recent acceptance): a model
+   * whose early layers guess poorly then costs about what full decoding costs instead of wasting drafts.
+   */
+  adaptiveDraft: boolean;
   maxNewTokens: number;
   /** Generation stops at the next line end after this many ms (null = no budget). */
   timeBudgetMs: number | null;
@@ -41,6 +46,7 @@ export const DEFAULT_SETTINGS: ServerSettings = {
   mode: 'self-speculative',
   exitLayer: null,
   draftLength: null,
+  adaptiveDraft: true,
   maxNewTokens: 64,
   timeBudgetMs: 1500,
   prefixTokens: 768,

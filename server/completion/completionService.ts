@@ -93,6 +93,7 @@ export class CompletionService {
         mode: settings.mode,
         exitLayer: model.exitLayer,
         draftLength: model.draftLength,
+        adaptiveDraft: settings.adaptiveDraft,
         maxNewTokens: settings.maxNewTokens,
         temperature: 0,
         stopStrings: stopStringsFor(context, model.fimEndOfText),

@@ -6,6 +6,7 @@ export interface CompletionGenerationParams {
   mode: DecodingMode;
   exitLayer: number;
   draftLength: number;
+  adaptiveDraft: boolean;
   maxNewTokens: number;
   temperature: number;
   stopStrings: string[];

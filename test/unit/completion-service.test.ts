@@ -135,3 +135,14 @@ void test('the model host reports a failed load as an error state and loads agai
   assert.deepEqual(states.map((s) => s.phase), ['loading', 'error', 'loading', 'ready', 'ready', 'error', 'loading', 'ready']);
   await host.dispose();
 });
+
+void test('decoding settings reach the engine: mode, exit layer, draft length, adaptive drafting', async () => {
+  const engine = new ScriptedEngine(['z']);
+  const settings = { ...DEFAULT_SETTINGS, mode: 'early-exit' as const, adaptiveDraft: false };
+  await new CompletionService().complete(request('let c = '), model(engine), settings, new AbortController().signal, () => undefined);
+  await new CompletionService().complete(request('let d = '), model(engine), DEFAULT_SETTINGS, new AbortController().signal, () => undefined);
+  assert.deepEqual(
+    engine.calls.map(({ params }) => [params.mode, params.exitLayer, params.draftLength, params.adaptiveDraft]),
+    [['early-exit', 2, 4, false], ['self-speculative', 2, 4, true]],
+  );
+});
