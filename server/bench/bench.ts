@@ -80,6 +80,9 @@ async function run(args: string[]): Promise<void> {
   const maxNewTokens = Number(values['max-tokens']);
   // One thread per session by default: CPU time per token is then the work done, whatever else runs on the machine.
   const threads = Number(values.threads);
+  for (const [name, value] of [['threads', threads], ['max-tokens', maxNewTokens]] as const) {
+    if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer`);
+  }
 
   const model = values.model ? { dir: values.model, description: `package ${values.model}` } : await createTestModelPackage();
   process.stderr.write(`bench: model = ${model.description}\n`);
