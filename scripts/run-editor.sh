@@ -10,13 +10,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 log() { printf '[start] %s\n' "$*" >&2; }
 
-# Hook for the bundled default model: the `setup-model` npm script (not written yet) is meant to put the model where
-# the packaging picks it up (media/). Until it exists the extension runs without a model.
-if [ "$(npm pkg get scripts.setup-model)" != "{}" ]; then
-  npm run setup-model
-else
-  log "NOTE: no bundled default model yet (no 'npm run setup-model'): the extension starts without one."
-fi
+# The bundled default model (media/models/default, packed into the .vsix); idempotent, seconds when up to date.
+npm run setup-model
 
 npm run package --silent
 VSIX="$(node --import tsx -e 'console.log(require("./scripts/package.ts").vsixPath())')"
