@@ -16,9 +16,16 @@ export type WeightRef =
       cols: number;
       offset: number;
       length: number;
-      scalesOffset: number;
-      scalesLength: number;
+      /** float32 [rows * blocks] */
+      scales: Region;
+      /** float32 [rows, blocks], asymmetric (int4) only: added to every weight of the block */
+      biases: Region | null;
     };
+
+export interface Region {
+  offset: number;
+  length: number;
+}
 
 export interface GraphOptions {
   /** Name of the weights file the initializers point into. */
@@ -39,20 +46,37 @@ function linear(g: GraphBuilder, options: GraphOptions, x: string, name: string,
     const blocks = blocksPerRow(ref.cols);
     const blob = (BLOCK_SIZE * ref.bits) / 8;
     const b = g.external(name, { dataType: DataType.Uint8, dims: [ref.rows, blocks, blob], offset: ref.offset, length: ref.length });
-    const scales = g.external(`${name}.scales`, {
-      dataType: DataType.Float,
-      dims: [ref.rows * blocks],
-      offset: ref.scalesOffset,
-      length: ref.scalesLength,
-    });
+    const scales = g.external(`${name}.scales`, { dataType: DataType.Float, dims: [ref.rows * blocks], ...ref.scales });
     const accuracyLevel = options.quantizedActivations ? ACCURACY_LEVEL.int8Activations : ACCURACY_LEVEL.fp32Activations;
     const attributes = { K: ref.cols, N: ref.rows, bits: ref.bits, block_size: BLOCK_SIZE, accuracy_level: accuracyLevel };
-    return g.node('MatMulNBits', [x, b, scales], attributes, { outputs, domain: 'com.microsoft' })[0];
+    if (!ref.biases) return g.node('MatMulNBits', [x, b, scales], attributes, { outputs, domain: 'com.microsoft' })[0];
+    const product = g.node('MatMulNBits', [x, b, scales], attributes, { domain: 'com.microsoft' })[0];
+    // asymmetric blocks: x . (q - 8) * scale from MatMulNBits, plus each block's bias times the sum of the x it meets
+    // (a float Gemm 32x smaller than the matmul; its C input adds the product)
+    const biases = g.external(`${name}.biases`, { dataType: DataType.Float, dims: [ref.rows, blocks], ...ref.biases });
+    return g.node('Gemm', [blockSums(g, x, ref.cols), biases, product], { transB: 1 }, { outputs })[0];
   }
   let w = g.external(name, { dataType: ref.dataType, dims: [ref.rows, ref.cols], offset: ref.offset, length: ref.length });
   // fp16 weights: the Cast of a constant is folded when the session loads (memory fp32, disk halved)
   if (ref.dataType === DataType.Float16) w = g.op('Cast', [w], { to: DataType.Float });
   return g.node('Gemm', [x, w], { transB: 1 }, { outputs })[0];
+}
+
+// q/k/v and gate/up read the same x: its block sums are computed once per graph
+const blockSumsCache = new WeakMap<GraphBuilder, Map<string, string>>();
+
+/** x [S, cols] -> [S, blocks]: sums over each block of 32 columns (zero-padded past cols). */
+function blockSums(g: GraphBuilder, x: string, cols: number): string {
+  const cache = blockSumsCache.get(g) ?? new Map<string, string>();
+  blockSumsCache.set(g, cache);
+  const cached = cache.get(x);
+  if (cached) return cached;
+  const blocks = blocksPerRow(cols);
+  const padding = blocks * BLOCK_SIZE - cols;
+  const padded = padding === 0 ? x : g.op('Pad', [x, g.ints([0, 0, 0, padding])]);
+  const sums = g.op('ReduceSum', [g.op('Reshape', [padded, g.ints([-1, blocks, BLOCK_SIZE])]), g.ints([2])], { keepdims: 0 });
+  cache.set(x, sums);
+  return sums;
 }
 
 function rmsNorm(g: GraphBuilder, x: string, name: string, ref: WeightRef, eps: number): string {

@@ -23,6 +23,8 @@ export interface EmbeddingLayout {
   length: number;
   /** int8/int4: offset of the float32 scales [vocab, hidden/32]. */
   scalesOffset?: number;
+  /** int4: offset of the float32 block biases [vocab, hidden/32] (asymmetric blocks). */
+  biasesOffset?: number;
 }
 
 export interface Manifest {
@@ -61,6 +63,10 @@ export function readManifest(dir: string): Manifest {
     throw new PackageError(`${file}: format version ${manifest.formatVersion} is not supported (this build reads ${FORMAT_VERSION})`);
   }
   if (!PACKAGE_DTYPES.includes(manifest.dtype)) throw new PackageError(`${file}: unknown dtype ${JSON.stringify(manifest.dtype)}`);
+  if (manifest.embedding?.dtype === 'int4' && manifest.embedding.biasesOffset === undefined) {
+    // the first int4 format was symmetric (no block biases): its embedding rows cannot be decoded as asymmetric
+    throw new PackageError(`${file}: int4 package without block biases (an older symmetric int4 format); convert it again`);
+  }
   if (!Array.isArray(manifest.layers) || manifest.layers.length !== manifest.config?.numLayers) {
     throw new PackageError(`${file}: "layers" must list config.numLayers graphs`);
   }

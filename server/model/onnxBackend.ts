@@ -77,22 +77,25 @@ export class OnnxBackend implements LayerBackend {
   /** Embedding rows read straight from weights.bin (page cache), dequantized for int8/int4. */
   embed(tokens: readonly number[]): Float32Array {
     const { hiddenSize, vocabSize } = this.config;
-    const { dtype, offset, scalesOffset } = this.manifest.embedding;
+    const { dtype, offset, scalesOffset, biasesOffset } = this.manifest.embedding;
     const out = new Float32Array(tokens.length * hiddenSize);
     const bytes = rowBytes(hiddenSize, dtype);
-    const scaleBytes = blocksPerRow(hiddenSize) * 4;
+    const blockBytes = blocksPerRow(hiddenSize) * 4; // one float32 per block, for scales and for biases
+    const read = (at: number, length: number): Buffer => {
+      const buffer = Buffer.alloc(length);
+      readSync(this.weightsFd, buffer, 0, length, at);
+      return buffer;
+    };
     tokens.forEach((token, s) => {
       if (!Number.isInteger(token) || token < 0 || token >= vocabSize) {
         throw new RangeError(`token id ${token} is outside the vocabulary [0, ${vocabSize})`);
       }
-      const data = Buffer.alloc(bytes);
-      readSync(this.weightsFd, data, 0, bytes, offset + token * bytes);
-      let scales: Buffer | undefined;
-      if (scalesOffset !== undefined) {
-        scales = Buffer.alloc(scaleBytes);
-        readSync(this.weightsFd, scales, 0, scaleBytes, scalesOffset + token * scaleBytes);
-      }
-      out.set(decodeRows({ data, scales }, 1, hiddenSize, dtype), s * hiddenSize);
+      const encoded = {
+        data: read(offset + token * bytes, bytes),
+        scales: scalesOffset === undefined ? undefined : read(scalesOffset + token * blockBytes, blockBytes),
+        biases: biasesOffset === undefined ? undefined : read(biasesOffset + token * blockBytes, blockBytes),
+      };
+      out.set(decodeRows(encoded, 1, hiddenSize, dtype), s * hiddenSize);
     });
     return out;
   }

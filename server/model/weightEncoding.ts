@@ -1,6 +1,11 @@
 // How a weight matrix [rows, cols] (HF [out, in]) is stored in weights.bin for each package dtype, and back.
-// int8/int4 follow com.microsoft.MatMulNBits: per row, blocks of 32 along cols, symmetric, one float32 scale per
-// block, no zero-point tensor (MatMulNBits then uses 2^(bits-1)), 4-bit values packed low nibble first.
+// int8/int4 follow com.microsoft.MatMulNBits: per row, blocks of 32 along cols, one float32 scale per block, no
+// zero-point tensor (MatMulNBits then subtracts 2^(bits-1)), 4-bit values packed low nibble first.
+// int8 is symmetric. int4 is asymmetric: levels 0..15 span the block's [min, max] and a float32 bias per block
+// (the value of level 8) restores the offset, so a Q4_1 block (d * q + m, q in 0..15, both ends used) comes back
+// exactly. The bias is not a MatMulNBits zero point because onnxruntime's CPU kernel has no packed (fast) path for
+// float zero points, and 4-bit integer zero points cannot express Q4_1's minimum; the graph adds it separately
+// (layerGraphs.ts).
 import { f32ToHalves, halvesToF32 } from './float16.js';
 
 export type PackageDtype = 'fp32' | 'fp16' | 'int8' | 'int4';
@@ -11,11 +16,16 @@ export function quantBits(dtype: PackageDtype): 4 | 8 | null {
   return dtype === 'int4' ? 4 : dtype === 'int8' ? 8 : null;
 }
 
+/** Whether the dtype stores a bias per block (asymmetric quantization). */
+export function hasBlockBiases(dtype: PackageDtype): boolean {
+  return dtype === 'int4';
+}
+
 export function blocksPerRow(cols: number): number {
   return Math.ceil(cols / BLOCK_SIZE);
 }
 
-/** Bytes of one stored row (data only; int8/int4 scales are a separate region of blocksPerRow*4 bytes per row). */
+/** Bytes of one stored row (data only; scales and biases are separate regions of blocksPerRow*4 bytes per row). */
 export function rowBytes(cols: number, dtype: PackageDtype): number {
   switch (dtype) {
     case 'fp32':
@@ -33,6 +43,8 @@ export interface EncodedRows {
   data: Buffer;
   /** float32 [rows, blocksPerRow], int8/int4 only. */
   scales?: Buffer;
+  /** float32 [rows, blocksPerRow], int4 only: added to every value of the block. Absent means 0. */
+  biases?: Buffer;
 }
 
 /** Encodes rows of float32 values ([rows, cols], row-major) in the package dtype. */
@@ -44,23 +56,34 @@ export function encodeRows(values: Float32Array, cols: number, dtype: PackageDty
     return { data: Buffer.from(halves.buffer) };
   }
   const bits = dtype === 'int4' ? 4 : 8;
-  const maxLevel = (1 << (bits - 1)) - 1; // 7 or 127: symmetric levels -max..max
   const zeroPoint = 1 << (bits - 1); // MatMulNBits' default when no zero points are given
+  const asymmetric = hasBlockBiases(dtype);
   const blocks = blocksPerRow(cols);
-  // padding past cols holds the zero point, so it dequantizes to exactly 0
+  // padding past cols meets no activation (MatMulNBits reads K columns); it holds the zero point
   const data = Buffer.alloc(rows * rowBytes(cols, dtype), bits === 8 ? zeroPoint : zeroPoint * 17);
   const scales = new Float32Array(rows * blocks);
+  const biases = asymmetric ? new Float32Array(rows * blocks) : undefined;
   for (let r = 0; r < rows; r++) {
     for (let b = 0; b < blocks; b++) {
       const start = r * cols + b * BLOCK_SIZE;
       const end = r * cols + Math.min(cols, (b + 1) * BLOCK_SIZE);
-      let absMax = 0;
-      for (let i = start; i < end; i++) absMax = Math.max(absMax, Math.abs(values[i]));
-      const scale = Math.fround(absMax / maxLevel);
-      scales[r * blocks + b] = scale;
+      let min = Infinity;
+      let max = -Infinity;
       for (let i = start; i < end; i++) {
-        const level = scale === 0 ? 0 : Math.max(-maxLevel, Math.min(maxLevel, Math.round(values[i] / scale)));
-        const q = level + zeroPoint;
+        min = Math.min(min, values[i]);
+        max = Math.max(max, values[i]);
+      }
+      // symmetric: levels -127..127 around 0 (int8); asymmetric: levels 0..15 from min to max (int4)
+      const absMax = Math.max(-min, max);
+      const scale = Math.fround(asymmetric ? (max - min) / 15 : absMax / (zeroPoint - 1));
+      const low = asymmetric ? min : 0; // the value of the level counted from (0, or zeroPoint when symmetric)
+      const first = asymmetric ? 0 : zeroPoint;
+      scales[r * blocks + b] = scale;
+      if (biases) biases[r * blocks + b] = Math.fround(min + zeroPoint * scale);
+      const maxLevel = asymmetric ? 15 : 2 * zeroPoint - 1;
+      const minLevel = asymmetric ? 0 : 1;
+      for (let i = start; i < end; i++) {
+        const q = scale === 0 ? first : Math.max(minLevel, Math.min(maxLevel, first + Math.round((values[i] - low) / scale)));
         const k = b * BLOCK_SIZE + (i - start); // index within the (padded) row
         if (bits === 8) data[r * blocks * BLOCK_SIZE + k] = q;
         else {
@@ -70,10 +93,13 @@ export function encodeRows(values: Float32Array, cols: number, dtype: PackageDty
       }
     }
   }
-  return { data, scales: Buffer.from(scales.buffer) };
+  return { data, scales: Buffer.from(scales.buffer), ...(biases ? { biases: Buffer.from(biases.buffer) } : {}) };
 }
 
-/** Inverse of encodeRows (int8/int4 give the dequantized values). */
+/**
+ * Inverse of encodeRows (int8/int4 give the dequantized values: (level - zero point) * scale + bias). The one
+ * decoder of stored weights: the engine reads embedding rows with it, the tests build their oracle's weights with it.
+ */
 export function decodeRows(encoded: EncodedRows, rows: number, cols: number, dtype: PackageDtype): Float32Array {
   const { data } = encoded;
   if (dtype === 'fp32') return new Float32Array(data.buffer.slice(data.byteOffset, data.byteOffset + rows * cols * 4));
@@ -83,16 +109,19 @@ export function decodeRows(encoded: EncodedRows, rows: number, cols: number, dty
   }
   const out = new Float32Array(rows * cols);
   if (!encoded.scales) throw new Error(`${dtype} rows need their scales`);
+  if (hasBlockBiases(dtype) && !encoded.biases) throw new Error(`${dtype} rows need their block biases`);
   const bits = dtype === 'int4' ? 4 : 8;
   const zeroPoint = 1 << (bits - 1);
   const blocks = blocksPerRow(cols);
   const perRow = rowBytes(cols, dtype);
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < cols; c++) {
-      const scale = encoded.scales.readFloatLE(4 * (r * blocks + Math.floor(c / BLOCK_SIZE)));
+      const block = 4 * (r * blocks + Math.floor(c / BLOCK_SIZE));
+      const scale = encoded.scales.readFloatLE(block);
+      const bias = encoded.biases ? encoded.biases.readFloatLE(block) : 0;
       const byte = data[r * perRow + (bits === 8 ? c : c >> 1)];
       const q = bits === 8 ? byte : c & 1 ? byte >> 4 : byte & 15;
-      out[r * cols + c] = (q - zeroPoint) * scale;
+      out[r * cols + c] = (q - zeroPoint) * scale + bias;
     }
   }
   return out;

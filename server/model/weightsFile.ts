@@ -4,7 +4,7 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { DataType } from './onnxGraph.js';
 import type { WeightRef } from './layerGraphs.js';
 import { readRows, type TensorInfo } from './safetensors.js';
-import { blocksPerRow, encodeRows, quantBits, rowBytes, type PackageDtype } from './weightEncoding.js';
+import { blocksPerRow, encodeRows, hasBlockBiases, quantBits, rowBytes, type PackageDtype } from './weightEncoding.js';
 
 const ALIGNMENT = 4096;
 const CHUNK_BYTES = 16 * 1024 * 1024; // float32 bytes read per step: bounds memory whatever the tensor size
@@ -32,6 +32,7 @@ export class WeightsFileWriter {
     const bits = quantBits(dtype);
     const scalesLength = bits === null ? 0 : rows * blocksPerRow(cols) * 4;
     const scalesOffset = bits === null ? 0 : this.reserve(scalesLength);
+    const biasesOffset = hasBlockBiases(dtype) ? this.reserve(scalesLength) : null;
     const rowsPerChunk = Math.max(1, Math.floor(CHUNK_BYTES / (cols * 4)));
     for (let first = 0; first < rows; first += rowsPerChunk) {
       const count = Math.min(rowsPerChunk, rows - first);
@@ -40,13 +41,17 @@ export class WeightsFileWriter {
       if (encoded.scales) {
         writeSync(this.fd, encoded.scales, 0, encoded.scales.length, scalesOffset + first * blocksPerRow(cols) * 4);
       }
+      if (encoded.biases && biasesOffset !== null) {
+        writeSync(this.fd, encoded.biases, 0, encoded.biases.length, biasesOffset + first * blocksPerRow(cols) * 4);
+      }
     }
     const length = rows * rowBytes(cols, dtype);
     if (bits === null) {
       const dataType = dtype === 'fp16' ? DataType.Float16 : DataType.Float;
       return { kind: 'dense', dataType, rows, cols, offset, length };
     }
-    return { kind: 'nbits', bits, rows, cols, offset, length, scalesOffset, scalesLength };
+    const biases = biasesOffset === null ? null : { offset: biasesOffset, length: scalesLength };
+    return { kind: 'nbits', bits, rows, cols, offset, length, scales: { offset: scalesOffset, length: scalesLength }, biases };
   }
 
   close(): void {

@@ -78,24 +78,54 @@ void test('safetensors: reads a hand-made file; writer output has the documented
 });
 
 void test('int4 / int8 rows have the MatMulNBits layout (hand-computed bytes)', () => {
-  const row = new Float32Array(32);
-  row.set([7, -7, 0, 3.5]); // max |w| 7: int4 scale 1, levels 7 -7 0 4 (3.5 rounds up), zero point 8
-  const int4 = encodeRows(row, 32, 'int4');
+  // int4 is asymmetric: one Q4_1-style block, d = 0.5, m = -1.25: levels 15 0 3 8, then 28 x level 5
+  const block = new Float32Array(32).fill(-1.25 + 0.5 * 5);
+  block.set([6.25, -1.25, 0.25, 2.75]);
+  const int4 = encodeRows(block, 32, 'int4');
   assert.equal(int4.data.length, 16);
-  assert.equal(int4.data[0], 0x1f); // 15 low nibble, 1 high nibble
-  assert.equal(int4.data[1], 0xc8); // 8 low, 12 high
-  assert.ok(int4.data.subarray(2).every((b) => b === 0x88));
-  assert.equal(int4.scales?.readFloatLE(0), 1);
-  assert.deepEqual([...decodeRows(int4, 1, 32, 'int4').subarray(0, 4)], [7, -7, 0, 4]);
+  assert.equal(int4.data[0], 0x0f); // 15 low nibble, 0 high nibble
+  assert.equal(int4.data[1], 0x83); // 3 low, 8 high
+  assert.ok(int4.data.subarray(2).every((b) => b === 0x55));
+  assert.equal(int4.scales?.readFloatLE(0), 0.5); // (max - min) / 15
+  assert.equal(int4.biases?.readFloatLE(0), 2.75); // the value of level 8 (MatMulNBits' implicit zero point)
+  assert.deepEqual([...decodeRows(int4, 1, 32, 'int4')], [...block]);
 
-  const int8 = encodeRows(row, 32, 'int8'); // scale 7/127, levels 127 -127 0 64 (63.5 rounds up), zero point 128
+  const row = new Float32Array(32);
+  row.set([7, -7, 0, 3.5]);
+  const int8 = encodeRows(row, 32, 'int8'); // symmetric: scale 7/127, levels 127 -127 0 64 (63.5 rounds up), zero point 128
   assert.deepEqual([...int8.data.subarray(0, 4)], [255, 1, 128, 192]);
   assert.equal(int8.scales?.readFloatLE(0), Math.fround(7 / 127));
+  assert.equal(int8.biases, undefined);
 
-  // a row of 40 columns takes two blocks; the padding decodes to nothing visible
+  // rows of 40 columns take two blocks (the second one padded); error <= half a step of each block
   const wide = Float32Array.from({ length: 80 }, (_, i) => Math.sin(i));
-  const back = decodeRows(encodeRows(wide, 40, 'int8'), 2, 40, 'int8');
-  for (let i = 0; i < wide.length; i++) assert.ok(Math.abs(back[i] - wide[i]) <= 0.5 / 127 + 1e-7);
+  for (const [dtype, steps] of [['int8', 254], ['int4', 15]] as const) {
+    const back = decodeRows(encodeRows(wide, 40, dtype), 2, 40, dtype);
+    for (let i = 0; i < wide.length; i++) assert.ok(Math.abs(back[i] - wide[i]) <= 2 / steps / 2 + 1e-6, `${dtype} [${i}]`);
+  }
+});
+
+void test('int4 reproduces Q4_1 blocks (d * q + m, q in 0..15, both ends used) to float rounding', () => {
+  let seed = 1;
+  const random = (): number => ((seed = (seed * 48271) % 2147483647) / 2147483647);
+  const rows = 64;
+  const cols = 96;
+  const values = new Float32Array(rows * cols);
+  let worst = 0;
+  for (let block = 0; block < values.length / 32; block++) {
+    // fp16-like d and m as in a GGUF, levels drawn at random with 0 and 15 present (llama.cpp's Q4_1 maps the
+    // block's min and max to them)
+    const d = Math.fround(0.001 + random() * 0.05);
+    const m = Math.fround(-15 * d * random());
+    const levels = Array.from({ length: 32 }, () => Math.floor(random() * 16));
+    levels[Math.floor(random() * 32)] = 0;
+    levels[(Math.floor(random() * 31) + 1 + levels.indexOf(0)) % 32] = 15;
+    levels.forEach((q, i) => (values[block * 32 + i] = Math.fround(Math.fround(d * q) + m)));
+  }
+  const back = decodeRows(encodeRows(values, cols, 'int4'), rows, cols, 'int4');
+  for (let i = 0; i < values.length; i++) worst = Math.max(worst, Math.abs(back[i] - values[i]));
+  // a step is >= 1e-3 and values are < 1: a level off by one would be an error of >= 1e-3
+  assert.ok(worst <= 1e-6, `max |error| ${worst}`);
 });
 
 const LLAMA32 = {

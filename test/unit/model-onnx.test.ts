@@ -57,15 +57,16 @@ function asStored(model: ReferenceModel, dtype: PackageDtype): ReferenceModel {
 /**
  * Stated error bounds of each shipped dtype against the original float32 weights (max |error| / max |logit|, any
  * exit layer), from 28 random models (4 families x 7 seeds, every exit layer, 12 positions): worst seen fp16 8.1e-4,
- * int8 2.7e-2, int4 0.29 (int8/int4 with int8 activations). Random unstructured weights are the hard case for
- * 4-bit rounding (about 7% noise per weight). `minTop1` is the share of positions whose argmax must match (worst
- * seen: fp16 100%, int8 83%, int4 42%); any position whose reference margin exceeds twice the error must match.
+ * int8 2.7e-2, int4 0.23 (asymmetric; the symmetric int4 it replaced: 0.29) (int8/int4 with int8 activations).
+ * Random unstructured weights are the hard case for 4-bit rounding (about 7% noise per weight). `minTop1` is the
+ * share of positions whose argmax must match (worst seen: fp16 100%, int8 83%, int4 42%, 84% over all positions);
+ * any position whose reference margin exceeds twice the error must match.
  */
 const BOUNDS: Record<PackageDtype, { relativeError: number; minTop1: number }> = {
   fp32: { relativeError: 1e-4, minTop1: 1 },
   fp16: { relativeError: 2e-3, minTop1: 1 },
   int8: { relativeError: 4e-2, minTop1: 0.75 },
-  int4: { relativeError: 0.4, minTop1: 0.4 },
+  int4: { relativeError: 0.3, minTop1: 0.4 },
 };
 
 for (const family of FAMILIES) {
@@ -99,6 +100,16 @@ for (const family of FAMILIES) {
     }
   });
 }
+
+void test('int4 rows whose length is not a multiple of 32: padded block sums match the reference', async () => {
+  // hidden 48: q/k/v/gate/up rows end in a half block (the block biases need the x sums of the padded block)
+  const checkpoint = generateCheckpoint({ family: 'llama3', numLayers: 2, hiddenSize: 48, dtype: 'F32', seed: 11 });
+  const model = loadReferenceModel(checkpoint.dir);
+  const onnx = await convertAndLoad(checkpoint.dir, 'int4', false);
+  const stored = new ReferenceBackend(asStored(model, 'int4'));
+  const exact = compareLogits(await logitsAfterLayer(onnx, TOKENS, 2), await logitsAfterLayer(stored, TOKENS, 2), model.config.vocabSize);
+  assert.ok(exact.relativeError <= 1e-4, `${exact.relativeError}`);
+});
 
 void test('multi-token appends, zero-length past and rollback give the logits of a fresh run', async () => {
   const checkpoint = generateCheckpoint({ family: 'llama3', numLayers: 3, dtype: 'F32', seed: 3 });
