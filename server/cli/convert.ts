@@ -1,5 +1,5 @@
 // `layerskip convert <hf-checkpoint-dir> <out-dir> [--dtype fp32|fp16|int8|int4] [--force] [--exit-layer E]
-//   [--draft d] [--float-activations]`
+//   [--draft d] [--float-activations] [--embedding-dtype D]`
 import { parseArgs } from 'node:util';
 import { convertCheckpoint } from '../model/convert.js';
 import { PACKAGE_DTYPES, type PackageDtype } from '../model/weightEncoding.js';
@@ -7,7 +7,8 @@ import { PACKAGE_DTYPES, type PackageDtype } from '../model/weightEncoding.js';
 const USAGE =
   'usage: layerskip convert <hf-checkpoint-dir> <out-dir> [--dtype fp32|fp16|int8|int4] [--force] [--exit-layer E]\n' +
   '         [--draft d]  (recommended E and d for the manifest; default: the checkpoint\'s layerskip.json)\n' +
-  '         [--float-activations]  (int8/int4: float instead of int8 activations; exact but slow)';
+  '         [--float-activations]  (int8/int4: float instead of int8 activations; exact but slow)\n' +
+  '         [--embedding-dtype fp32|fp16|int8|int4]  (token embedding and LM head; default: --dtype)';
 
 export const command = {
   summary: 'convert a Hugging Face Llama checkpoint into a LayerSkip model package',
@@ -21,11 +22,16 @@ export const command = {
         'exit-layer': { type: 'string' },
         draft: { type: 'string' },
         'float-activations': { type: 'boolean', default: false },
+        'embedding-dtype': { type: 'string' },
       },
     });
     if (positionals.length !== 2) throw new Error(USAGE);
-    const dtype = values.dtype as PackageDtype;
-    if (!PACKAGE_DTYPES.includes(dtype)) throw new Error(`--dtype must be one of ${PACKAGE_DTYPES.join(', ')}\n${USAGE}`);
+    const parseDtype = (value: string, option: string): PackageDtype => {
+      if (!PACKAGE_DTYPES.includes(value as PackageDtype)) throw new Error(`${option} must be one of ${PACKAGE_DTYPES.join(', ')}\n${USAGE}`);
+      return value as PackageDtype;
+    };
+    const dtype = parseDtype(values.dtype, '--dtype');
+    const embeddingDtype = values['embedding-dtype'] === undefined ? undefined : parseDtype(values['embedding-dtype'], '--embedding-dtype');
     const exitLayer = values['exit-layer'] === undefined ? undefined : Number(values['exit-layer']);
     const draftLength = values.draft === undefined ? undefined : Number(values.draft);
     const [source, destination] = positionals;
@@ -36,6 +42,7 @@ export const command = {
     process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
     const manifest = await convertCheckpoint(source, destination, {
       dtype,
+      embeddingDtype,
       force: values.force,
       recommendedExitLayer: exitLayer,
       recommendedDraftLength: draftLength,

@@ -13,6 +13,11 @@ import { quantBits, type PackageDtype } from './weightEncoding.js';
 
 export interface ConvertOptions {
   dtype: PackageDtype;
+  /**
+   * The token embedding's and LM head's dtype (default: `dtype`). A tied head is also the largest matmul and the
+   * one whose rounding reaches the logits directly: int4 packages of the default model keep it at int8.
+   */
+  embeddingDtype?: PackageDtype;
   /** Replace an existing destination. */
   force?: boolean;
   /**
@@ -97,7 +102,8 @@ async function writePackage(
   let finalNorm: WeightRef;
   let lmHead: WeightRef;
   try {
-    embedding = weights.write(tensorOf(checkpoint, EMBEDDING), options.dtype);
+    const embeddingDtype = options.embeddingDtype ?? options.dtype;
+    embedding = weights.write(tensorOf(checkpoint, EMBEDDING), embeddingDtype);
     status('embedding');
     for (let l = 0; l < config.numLayers; l++) {
       await checkpointForAbort(options.signal);
@@ -113,7 +119,7 @@ async function writePackage(
     }
     finalNorm = weights.write(tensorOf(checkpoint, FINAL_NORM), 'fp32');
     // a tied head reads the embedding's bytes: stored once, loaded once (by the head session)
-    lmHead = config.tieWordEmbeddings ? embedding : weights.write(tensorOf(checkpoint, LM_HEAD), options.dtype);
+    lmHead = config.tieWordEmbeddings ? embedding : weights.write(tensorOf(checkpoint, LM_HEAD), embeddingDtype);
   } finally {
     weights.close();
   }
@@ -129,7 +135,7 @@ async function writePackage(
     config,
     activations: quantBits(options.dtype) !== null && graphOptions.quantizedActivations ? 'int8' : 'fp32',
     embedding: {
-      dtype: options.dtype,
+      dtype: options.embeddingDtype ?? options.dtype,
       offset: embedding.offset,
       length: embedding.length,
       ...(embedding.kind === 'nbits' ? { scalesOffset: embedding.scales.offset } : {}),

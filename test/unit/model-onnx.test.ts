@@ -20,26 +20,31 @@ after(async () => {
   for (const b of backends) await b.dispose();
 });
 
-async function convertAndLoad(checkpointDir: string, dtype: PackageDtype, quantizedActivations = true): Promise<OnnxBackend> {
+async function convertAndLoad(
+  checkpointDir: string,
+  dtype: PackageDtype,
+  quantizedActivations = true,
+  embeddingDtype = dtype,
+): Promise<OnnxBackend> {
   const out = join(mkdtempSync(join(tmpdir(), 'pkg-')), dtype);
-  await convertCheckpoint(checkpointDir, out, { dtype, quantizedActivations });
+  await convertCheckpoint(checkpointDir, out, { dtype, quantizedActivations, embeddingDtype });
   const backend = await OnnxBackend.load(out);
   backends.push(backend);
   return backend;
 }
 
 /** The model with every weight replaced by what the package stores for it (norms stay float32). */
-function asStored(model: ReferenceModel, dtype: PackageDtype): ReferenceModel {
+function asStored(model: ReferenceModel, dtype: PackageDtype, embeddingDtype = dtype): ReferenceModel {
   const { hiddenSize, intermediateSize, numHeads, headDim } = model.config;
-  const roundTrip = (w: Float32Array, cols: number): Float32Array =>
-    decodeRows(encodeRows(w, cols, dtype), w.length / cols, cols, dtype);
-  const embedding = roundTrip(model.weights.embedding, hiddenSize);
+  const roundTrip = (w: Float32Array, cols: number, as = dtype): Float32Array =>
+    decodeRows(encodeRows(w, cols, as), w.length / cols, cols, as);
+  const embedding = roundTrip(model.weights.embedding, hiddenSize, embeddingDtype);
   return {
     config: model.config,
     weights: {
       embedding,
       finalNorm: model.weights.finalNorm,
-      lmHead: model.config.tieWordEmbeddings ? embedding : roundTrip(model.weights.lmHead, hiddenSize),
+      lmHead: model.config.tieWordEmbeddings ? embedding : roundTrip(model.weights.lmHead, hiddenSize, embeddingDtype),
       layers: model.weights.layers.map((l) => ({
         ...l,
         q_proj: roundTrip(l.q_proj, hiddenSize),
@@ -109,6 +114,18 @@ void test('int4 rows whose length is not a multiple of 32: padded block sums mat
   const stored = new ReferenceBackend(asStored(model, 'int4'));
   const exact = compareLogits(await logitsAfterLayer(onnx, TOKENS, 2), await logitsAfterLayer(stored, TOKENS, 2), model.config.vocabSize);
   assert.ok(exact.relativeError <= 1e-4, `${exact.relativeError}`);
+});
+
+void test('int4 layers with an int8 embedding and LM head (tied and untied) match the reference on the stored weights', async () => {
+  for (const family of ['llama3.2', 'llama2'] as const) {
+    const checkpoint = generateCheckpoint({ family, numLayers: 2, dtype: 'F32', seed: 13 });
+    const model = loadReferenceModel(checkpoint.dir);
+    const onnx = await convertAndLoad(checkpoint.dir, 'int4', false, 'int8');
+    assert.equal(onnx.manifest.embedding.dtype, 'int8');
+    const stored = new ReferenceBackend(asStored(model, 'int4', 'int8'));
+    const exact = compareLogits(await logitsAfterLayer(onnx, TOKENS, 2), await logitsAfterLayer(stored, TOKENS, 2), model.config.vocabSize);
+    assert.ok(exact.relativeError <= 1e-4, `${family}: ${exact.relativeError}`);
+  }
 });
 
 void test('multi-token appends, zero-length past and rollback give the logits of a fresh run', async () => {
