@@ -100,11 +100,28 @@ export class OnnxBackend implements LayerBackend {
     return out;
   }
 
+  /**
+   * With int8 activations (MatMulNBits accuracy_level 4) onnxruntime's CPU kernel computes one row differently from
+   * several rows (measured on the default model: up to 0.55 logits apart, argmax flips), while batches of two or more
+   * rows are row-independent and bit-identical. Greedy self-speculation is lossless only if a row's result does not
+   * depend on how many rows run with it (verification runs d+1 rows, decoding runs 1), so a single row is run as two
+   * (itself twice) and the copy is dropped.
+   */
+  private padded(hidden: Float32Array, rows: number): { input: Float32Array; rows: number } {
+    if (rows !== 1 || this.manifest.activations !== 'int8') return { input: hidden, rows };
+    const input = new Float32Array(2 * hidden.length);
+    input.set(hidden);
+    input.set(hidden, hidden.length);
+    return { input, rows: 2 };
+  }
+
   async runLayers(from: number, to: number, hidden: Float32Array, cache: KvCache): Promise<Float32Array> {
     checkLayerRange(this.config, from, to);
-    const rows = checkRows(this.config, hidden);
+    const realRows = checkRows(this.config, hidden);
     const { hiddenSize, numKvHeads, headDim } = this.config;
-    let x = hidden;
+    const { input, rows } = this.padded(hidden, realRows);
+    const cacheRow = realRows * numKvHeads * headDim; // only the real rows enter the cache
+    let x = input;
     // layers usually share one cache length: build the position inputs once per distinct length
     let positions: { past: number; cos: ort.Tensor; sin: ort.Tensor; bias: ort.Tensor } | undefined;
     for (let layer = from; layer < to; layer++) {
@@ -128,22 +145,28 @@ export class OnnxBackend implements LayerBackend {
         attention_bias: positions.bias,
       };
       const out = await this.layers[layer].run(feeds);
-      cache.append(layer, out.key.data as Float32Array, out.value.data as Float32Array);
+      cache.append(layer, (out.key.data as Float32Array).subarray(0, cacheRow), (out.value.data as Float32Array).subarray(0, cacheRow));
       x = out.hidden_out.data as Float32Array;
     }
-    return x;
+    return x.subarray(0, realRows * hiddenSize);
   }
 
   async logits(hidden: Float32Array): Promise<Float32Array> {
-    const rows = checkRows(this.config, hidden);
-    const out = await this.head.run({ hidden: new ort.Tensor('float32', hidden, [rows, this.config.hiddenSize]) }, ['logits']);
-    return out.logits.data as Float32Array;
+    const realRows = checkRows(this.config, hidden);
+    const out = await this.runHead(hidden, realRows, 'logits');
+    return (out.data as Float32Array).subarray(0, realRows * this.config.vocabSize);
   }
 
   async argmax(hidden: Float32Array): Promise<Int32Array> {
-    const rows = checkRows(this.config, hidden);
-    const out = await this.head.run({ hidden: new ort.Tensor('float32', hidden, [rows, this.config.hiddenSize]) }, ['argmax']);
-    return Int32Array.from(out.argmax.data as BigInt64Array, (id) => Number(id));
+    const realRows = checkRows(this.config, hidden);
+    const out = await this.runHead(hidden, realRows, 'argmax');
+    return Int32Array.from((out.data as BigInt64Array).subarray(0, realRows), (id) => Number(id));
+  }
+
+  private async runHead(hidden: Float32Array, realRows: number, output: 'logits' | 'argmax'): Promise<ort.Tensor> {
+    const { input, rows } = this.padded(hidden, realRows);
+    const out = await this.head.run({ hidden: new ort.Tensor('float32', input, [rows, this.config.hiddenSize]) }, [output]);
+    return out[output];
   }
 
   async dispose(): Promise<void> {
