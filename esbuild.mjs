@@ -22,18 +22,9 @@ const entryPoints = {
   benchStorm: 'server/bench/replayStorm.ts',
 };
 
-const existing = Object.fromEntries(
-  await Promise.all(
-    Object.entries(entryPoints).map(async ([name, file]) => {
-      const fs = await import('node:fs');
-      return fs.existsSync(file) ? [name, file] : [name, null];
-    }),
-  ),
-);
-
 await esbuild.build({
   ...common,
-  entryPoints: Object.fromEntries(Object.entries(existing).filter(([, f]) => f !== null)),
+  entryPoints,
   outdir: 'dist',
   banner: { js: '/* LayerSkip Code Completion */' },
 });
