@@ -1,34 +1,29 @@
 // What completion needs from the engine (server/engine), narrowed to the calls it makes. The engine's worker-backed
 // client satisfies it structurally; keeping the seam this narrow lets unit tests script an engine's replies.
-import type { DecodingMode } from '../protocol.js';
+// The parameter and statistics types are the engine's own, picked down to the fields completion sets or reads.
+import type { GenerationParams, GenerationStats } from '../engine/engine.js';
 
-export interface CompletionGenerationParams {
-  mode: DecodingMode;
-  exitLayer: number;
-  draftLength: number;
-  adaptiveDraft: boolean;
-  maxNewTokens: number;
-  temperature: number;
-  stopStrings: string[];
-  timeBudgetMs: number | null;
-}
+export type CompletionGenerationParams = Pick<
+  GenerationParams,
+  'mode' | 'exitLayer' | 'draftLength' | 'adaptiveDraft' | 'maxNewTokens' | 'temperature' | 'stopStrings' | 'timeBudgetMs'
+>;
 
-export interface CompletionGenerationStats {
-  promptTokens: number;
-  promptCacheHitTokens: number;
-  timeToFirstTokenMs: number;
-  tokensPerSecond: number;
-  generatedTokens: number;
-  drafted: number;
-  accepted: number;
-  acceptanceRate: number;
-  totalMs: number;
-  /** The engine's speedup estimate from this run's measured draft and verify costs. */
-  measuredSpeedupBound: number;
-  exitLayer: number;
-  draftLength: number;
-  device: string;
-}
+export type CompletionGenerationStats = Pick<
+  GenerationStats,
+  | 'promptTokens'
+  | 'promptCacheHitTokens'
+  | 'timeToFirstTokenMs'
+  | 'tokensPerSecond'
+  | 'generatedTokens'
+  | 'drafted'
+  | 'accepted'
+  | 'acceptanceRate'
+  | 'totalMs'
+  | 'measuredSpeedupBound'
+  | 'exitLayer'
+  | 'draftLength'
+  | 'device'
+>;
 
 export interface CompletionGenerationResult {
   text: string;
