@@ -3,15 +3,7 @@
 // gone (killed, crashed) is taken over.
 import { open, readFile, rm } from 'node:fs/promises';
 import { HubError } from './errors.js';
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+import { processAlive } from './processAlive.js';
 
 /** Takes the lock at `lockPath` (or throws if a live process holds it); returns its release function. */
 export async function lockBlob(lockPath: string, what: string): Promise<() => Promise<void>> {

@@ -3,6 +3,7 @@
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { readManifest } from '../model/manifest.js';
+import { processAlive } from './processAlive.js';
 
 export interface InstalledPackage {
   name: string;
@@ -76,15 +77,6 @@ export async function removeInstalledPackage(modelsDir: string, name: string): P
     throw new Error(`No installed model named "${name}" in ${root}`);
   });
   await rm(dir, { recursive: true, force: true });
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Removes staging folders of conversions whose process is gone (killed, crashed, cancelled). */
