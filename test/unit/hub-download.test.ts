@@ -10,18 +10,7 @@ import { HubError } from '../../server/hub/errors.js';
 import type { TransferProgress } from '../../server/hub/progress.js';
 import { downloadSnapshot, type SnapshotRequest } from '../../server/hub/snapshot.js';
 import { sha256, startFakeHub, type FakeHub, type FakeRepo } from '../support/fakeHub.js';
-
-/** A pid no process has (unit tests start no processes to get one). */
-function unusedPid(): number {
-  for (let pid = 4_000_000; pid > 1000; pid -= 7919) {
-    try {
-      process.kill(pid, 0);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ESRCH') return pid;
-    }
-  }
-  throw new Error('no unused pid found');
-}
+import { unusedPid } from '../support/pids.js';
 
 const REPO = 'facebook/layerskip-tiny';
 const GATED = 'facebook/layerskip-gated';

@@ -5,18 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { listInstalledPackages, packageName, removeInstalledPackage, removeStaleStaging, stagingDir } from '../../server/hub/packages.js';
-
-/** A pid no process has (unit tests start no processes to get one). */
-function unusedPid(): number {
-  for (let pid = 4_000_000; pid > 1000; pid -= 7919) {
-    try {
-      process.kill(pid, 0);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ESRCH') return pid;
-    }
-  }
-  throw new Error('no unused pid found');
-}
+import { unusedPid } from '../support/pids.js';
 
 void describe('installed model packages', () => {
   void it('lists sub-folders with size and the manifest problem when there is no valid manifest; hides staging folders', async () => {
