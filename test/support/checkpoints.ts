@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { parseHfConfig, type ModelConfig } from '../../server/model/config.js';
 import { writeSafetensors, type FloatDtype, type TensorToWrite } from '../../server/model/safetensors.js';
 import { expectedTensors } from '../../server/model/checkpoint.js';
+import { seededRandom } from '../../server/engine/sampling.js';
 import { byteLevelTokenizer, type SpecialTokens } from './tokenizerJson.js';
 
 export type Family = 'llama2' | 'codellama' | 'llama3' | 'llama3.2';
@@ -93,18 +94,6 @@ const SPECS: Record<Family, FamilySpec> = {
   },
 };
 
-/** Deterministic uniform numbers in [0, 1) (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const CHUNK_VALUES = 1 << 20;
 
 /** Values with the given mean and standard deviation (uniform, cheap), streamed in chunks of 1M. */
@@ -172,7 +161,7 @@ function parseOrNull(json: unknown): ModelConfig | null {
 }
 
 function writeWeights(dir: string, config: ModelConfig, options: CheckpointOptions, familyDtype: FloatDtype): void {
-  const next = random(options.seed ?? 1234);
+  const next = seededRandom(options.seed ?? 1234);
   const dtype = options.dtype ?? familyDtype;
   const omitted = new Set(options.omitTensors ?? []);
   const tensors: TensorToWrite[] = [];
@@ -188,7 +177,7 @@ function writeWeights(dir: string, config: ModelConfig, options: CheckpointOptio
     }
     // each tensor gets its own stream so omitting one leaves the others unchanged
     const seedOfTensor = Math.floor(next() * 2 ** 32);
-    tensors.push({ name, dtype, shape, chunks: () => uniformChunks(count, isNorm ? 1 : 0, std, random(seedOfTensor)) });
+    tensors.push({ name, dtype, shape, chunks: () => uniformChunks(count, isNorm ? 1 : 0, std, seededRandom(seedOfTensor)) });
   }
   const shards = Math.max(1, options.shards ?? 1);
   if (shards === 1) {
