@@ -1,4 +1,5 @@
-// The contract between the extension (client) and the LSP server, beyond standard LSP 3.18.
+// The contract between the extension (client) and the LSP server, beyond standard LSP 3.18, and the JSON the
+// `layerskip models` CLI prints for the extension's hub commands (end of this file).
 // Imports nothing, so both sides (and other editors' integrations) can depend on it alone.
 //
 // Completions use the standard `textDocument/inlineCompletion` request. Streaming: when the request carries a
@@ -144,4 +145,46 @@ export const GeneratingNotification = 'layerskip/generating';
 export interface GeneratingParams {
   uri: string;
   generating: boolean;
+}
+
+// `layerskip models ... --json` (server/cli/models.ts), read by the extension's Download Model and Installed Models
+// commands (extension/hub/).
+
+/** A LayerSkip checkpoint on the Hugging Face Hub (server/hub/catalog.ts lists them). */
+export interface KnownCheckpoint {
+  repoId: string;
+  parameters: string;
+  layers: number;
+  /** Approximate download (safetensors + tokenizer), bytes. */
+  downloadBytes: number;
+  recommendedExitLayer: number;
+  recommendedDraftLength: number;
+  /** Where E and d come from. */
+  recommendationBasis: string;
+  codeModel: boolean;
+}
+
+/** `layerskip models known --json`. */
+export interface KnownCheckpointList {
+  licenseNote: string;
+  checkpoints: KnownCheckpoint[];
+}
+
+/** One entry of `layerskip models list --json` (undefined fields are absent from the JSON). */
+export interface InstalledPackage {
+  name: string;
+  dir: string;
+  bytes: number;
+  dtype: string | undefined;
+  /** Repo id (or path) the package was converted from, and the commit. */
+  source: string | undefined;
+  revision: string | null | undefined;
+  convertedAt: string | undefined;
+  /** Why the folder is not a usable package, if it is not. */
+  problem: string | undefined;
+}
+
+/** The folder name, inside a models folder, of the package converted from `repoId` in `dtype`: {org}--{name}-{dtype}. */
+export function packageName(repoId: string, dtype: string): string {
+  return `${repoId.split('/').join('--')}-${dtype}`;
 }

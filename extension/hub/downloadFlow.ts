@@ -3,9 +3,10 @@
 // no window reload), or explain the failure with buttons that help.
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { packageName, type KnownCheckpointList } from '../../server/protocol.js';
 import { readCliJson, type CliLaunch, type CliResult } from './cliRunner.js';
 import { runDownload } from './downloadRun.js';
-import type { HubUi, KnownCheckpointInfo, PackageDtypeName, UiAction } from './hubUi.js';
+import type { HubUi, PackageDtypeName, UiAction } from './hubUi.js';
 import type { TokenStore } from './tokenStore.js';
 
 export interface HubDeps {
@@ -18,18 +19,13 @@ export interface HubDeps {
   endpoint: string;
 }
 
-interface KnownList {
-  licenseNote: string;
-  checkpoints: KnownCheckpointInfo[];
-}
-
 export async function downloadModelCommand(deps: HubDeps): Promise<void> {
-  const known = (await readCliJson(deps.launch, ['models', 'known', '--json'])) as KnownList;
+  const known = (await readCliJson(deps.launch, ['models', 'known', '--json'])) as KnownCheckpointList;
   const repoId = await deps.ui.pickCheckpoint(known.checkpoints, known.licenseNote);
   if (!repoId) return;
   const dtype = await deps.ui.pickDtype();
   if (!dtype) return;
-  const installed = join(deps.modelsDir, `${repoId.split('/').join('--')}-${dtype}`);
+  const installed = join(deps.modelsDir, packageName(repoId, dtype));
   if (await exists(installed)) {
     await deps.ui.info(
       `LayerSkip: ${repoId} (${dtype}) is already installed.`,

@@ -1,26 +1,6 @@
 // What the download and model-list flows need from the editor. extension/hub/vscodeHubUi.ts implements it with
 // VS Code's API; tests implement it with scripted answers, so the flows run end to end without an editor.
-
-export interface KnownCheckpointInfo {
-  repoId: string;
-  parameters: string;
-  layers: number;
-  downloadBytes: number;
-  recommendedExitLayer: number;
-  recommendedDraftLength: number;
-  recommendationBasis: string;
-  codeModel: boolean;
-}
-
-export interface InstalledModelInfo {
-  name: string;
-  dir: string;
-  bytes: number;
-  dtype?: string;
-  source?: string;
-  revision?: string | null;
-  problem?: string;
-}
+import type { InstalledPackage, KnownCheckpoint } from '../../server/protocol.js';
 
 export type PackageDtypeName = 'fp32' | 'fp16' | 'int8' | 'int4';
 
@@ -37,12 +17,12 @@ export interface UiAction {
 
 export interface HubUi {
   /** A repo id (picked or typed), or undefined when dismissed. */
-  pickCheckpoint(known: KnownCheckpointInfo[], licenseNote: string): Promise<string | undefined>;
+  pickCheckpoint(known: KnownCheckpoint[], licenseNote: string): Promise<string | undefined>;
   pickDtype(): Promise<PackageDtypeName | undefined>;
   /** Asks for a Hugging Face token (masked input); undefined when dismissed. */
   askToken(why: string): Promise<string | undefined>;
   withProgress<T>(title: string, task: (progress: ProgressSink) => Promise<T>): Promise<T>;
-  pickInstalled(models: InstalledModelInfo[], currentDir: string | undefined): Promise<{ model: InstalledModelInfo; action: 'use' | 'remove' } | undefined>;
+  pickInstalled(models: InstalledPackage[], currentDir: string | undefined): Promise<{ model: InstalledPackage; action: 'use' | 'remove' } | undefined>;
   confirm(message: string, confirmLabel: string): Promise<boolean>;
   info(message: string, ...actions: UiAction[]): Promise<void>;
   error(message: string, ...actions: UiAction[]): Promise<void>;

@@ -1,13 +1,13 @@
 // "LayerSkip: Installed Models": list the packages in the models folder (size, source), switch to one, or remove
 // one. Listing and removal go through the CLI so that there is one implementation of both.
 import { resolve } from 'node:path';
+import type { InstalledPackage } from '../../server/protocol.js';
 import { readCliJson } from './cliRunner.js';
 import { downloadModelCommand, type HubDeps } from './downloadFlow.js';
-import type { InstalledModelInfo } from './hubUi.js';
 
 export async function installedModelsCommand(deps: HubDeps): Promise<void> {
   const { ui } = deps;
-  const models = (await readCliJson(deps.launch, ['models', '--dir', deps.modelsDir, '--json'])) as InstalledModelInfo[];
+  const models = (await readCliJson(deps.launch, ['models', '--dir', deps.modelsDir, '--json'])) as InstalledPackage[];
   const current = ui.currentModelPath();
   if (models.length === 0) {
     await ui.info('LayerSkip: no models installed yet.', { label: 'Download Model', run: () => downloadModelCommand(deps) });

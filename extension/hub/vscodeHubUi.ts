@@ -1,7 +1,8 @@
 // HubUi with VS Code's API: quick picks, a masked input box for the token, progress notifications, and the
 // layerskip.modelPath setting (user scope) whose change makes the running server load the new model.
 import * as vscode from 'vscode';
-import type { HubUi, InstalledModelInfo, KnownCheckpointInfo, PackageDtypeName, UiAction } from './hubUi.js';
+import type { InstalledPackage, KnownCheckpoint } from '../../server/protocol.js';
+import type { HubUi, PackageDtypeName, UiAction } from './hubUi.js';
 import { validateToken } from './tokenStore.js';
 
 const MODEL_PATH_SETTING = 'modelPath';
@@ -26,7 +27,7 @@ async function showMessage(kind: 'info' | 'error', message: string, actions: UiA
 export function createVscodeHubUi(output: vscode.LogOutputChannel): HubUi {
   const config = (): vscode.WorkspaceConfiguration => vscode.workspace.getConfiguration('layerskip');
   return {
-    async pickCheckpoint(known: KnownCheckpointInfo[], licenseNote: string) {
+    async pickCheckpoint(known: KnownCheckpoint[], licenseNote: string) {
       const pick = vscode.window.createQuickPick<vscode.QuickPickItem & { repoId?: string }>();
       pick.title = 'LayerSkip: Download Model';
       pick.placeholder = 'Pick a LayerSkip checkpoint, or type any Hugging Face repo id (org/name)';
@@ -87,7 +88,7 @@ export function createVscodeHubUi(output: vscode.LogOutputChannel): HubUi {
           });
         }),
       ),
-    async pickInstalled(models: InstalledModelInfo[], currentDir: string | undefined) {
+    async pickInstalled(models: InstalledPackage[], currentDir: string | undefined) {
       const items = models.map((model) => ({
         model,
         label: `${model.dir === currentDir ? '$(check) ' : ''}${model.name}`,
@@ -99,7 +100,7 @@ export function createVscodeHubUi(output: vscode.LogOutputChannel): HubUi {
       pick.title = 'LayerSkip: Installed Models';
       pick.placeholder = 'Pick a model to use it; the trash button removes it';
       pick.items = items;
-      return new Promise<{ model: InstalledModelInfo; action: 'use' | 'remove' } | undefined>((resolve) => {
+      return new Promise<{ model: InstalledPackage; action: 'use' | 'remove' } | undefined>((resolve) => {
         pick.onDidAccept(() => {
           const item = pick.selectedItems[0];
           resolve(item ? { model: item.model, action: 'use' } : undefined);

@@ -2,19 +2,7 @@
 // All are gated: the user must accept the FAIR noncommercial research license on the model page, and requests are
 // reviewed by hand. Sizes are the bf16/fp16 safetensors the converter reads. E (exit layer) and d (draft length)
 // are starting points: from the LayerSkip repository's examples where it gives them, else a quarter of the layers.
-
-export interface KnownCheckpoint {
-  repoId: string;
-  parameters: string;
-  layers: number;
-  /** Approximate download (safetensors + tokenizer), bytes. */
-  downloadBytes: number;
-  recommendedExitLayer: number;
-  recommendedDraftLength: number;
-  /** Where E and d come from. */
-  recommendationBasis: string;
-  codeModel: boolean;
-}
+import type { KnownCheckpoint } from '../protocol.js';
 
 export const LAYERSKIP_LICENSE_NOTE =
   'FAIR noncommercial research license: accept it on the model page; access requests are reviewed by Meta.';

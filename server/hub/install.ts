@@ -6,13 +6,14 @@ import { join } from 'node:path';
 import { convertCheckpoint } from '../model/convert.js';
 import type { Manifest } from '../model/manifest.js';
 import type { PackageDtype } from '../model/weightEncoding.js';
+import { packageName } from '../protocol.js';
 import type { RepoFile } from './api.js';
 import { knownCheckpoint } from './catalog.js';
 import { ensureFreeSpace } from './diskSpace.js';
 import type { HubEnvironment } from './env.js';
 import { HubError } from './errors.js';
 import type { TransferProgress } from './progress.js';
-import { packageName, removeStaleStaging, stagingDir } from './packages.js';
+import { removeStaleStaging, stagingDir } from './packages.js';
 import type { RetryPolicy } from './retry.js';
 import { downloadSnapshot, type Snapshot } from './snapshot.js';
 

@@ -3,24 +3,8 @@
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { readManifest } from '../model/manifest.js';
+import type { InstalledPackage } from '../protocol.js';
 import { processAlive } from './processAlive.js';
-
-export interface InstalledPackage {
-  name: string;
-  dir: string;
-  bytes: number;
-  dtype: string | undefined;
-  /** Repo id (or path) the package was converted from, and the commit. */
-  source: string | undefined;
-  revision: string | null | undefined;
-  convertedAt: string | undefined;
-  /** Why the folder is not a usable package, if it is not. */
-  problem: string | undefined;
-}
-
-export function packageName(repoId: string, dtype: string): string {
-  return `${repoId.split('/').join('--')}-${dtype}`;
-}
 
 /** Staging folder for a conversion by process `pid`: hidden from listings until renamed into place. */
 export function stagingDir(modelsDir: string, name: string, pid: number = process.pid): string {

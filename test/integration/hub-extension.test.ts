@@ -8,10 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { downloadModelCommand, type HubDeps } from '../../extension/hub/downloadFlow.js';
-import type { HubUi, InstalledModelInfo, KnownCheckpointInfo, PackageDtypeName, ProgressSink, UiAction } from '../../extension/hub/hubUi.js';
+import type { HubUi, PackageDtypeName, ProgressSink, UiAction } from '../../extension/hub/hubUi.js';
 import { installedModelsCommand } from '../../extension/hub/modelsFlow.js';
 import { TOKEN_SECRET_KEY, TokenStore, type SecretStore } from '../../extension/hub/tokenStore.js';
 import { readManifest } from '../../server/model/manifest.js';
+import type { InstalledPackage, KnownCheckpoint } from '../../server/protocol.js';
 import { generateCheckpoint } from '../support/checkpoints.js';
 import { LspSession, tinyModelPackage } from './lsp-harness.js';
 import { repoFromDirectory, startFakeHub, type FakeHub, type FakeRepo } from '../support/fakeHub.js';
@@ -41,7 +42,7 @@ class ScriptedUi implements HubUi {
   dtype: PackageDtypeName = 'fp16';
   tokenAnswer: string | undefined = TOKEN;
   tokenAsked = 0;
-  known: KnownCheckpointInfo[] = [];
+  known: KnownCheckpoint[] = [];
   licenseNote = '';
   progressTitles: string[] = [];
   progressMessages: string[] = [];
@@ -49,10 +50,10 @@ class ScriptedUi implements HubUi {
   errors: { message: string; actions: UiAction[] }[] = [];
   logs: string[] = [];
   modelPath: string | undefined;
-  installedChoice: ((models: InstalledModelInfo[]) => { model: InstalledModelInfo; action: 'use' | 'remove' } | undefined) | undefined;
+  installedChoice: ((models: InstalledPackage[]) => { model: InstalledPackage; action: 'use' | 'remove' } | undefined) | undefined;
   cancelWhen: ((message: string) => boolean) | undefined;
 
-  pickCheckpoint(known: KnownCheckpointInfo[], licenseNote: string): Promise<string | undefined> {
+  pickCheckpoint(known: KnownCheckpoint[], licenseNote: string): Promise<string | undefined> {
     this.known = known;
     this.licenseNote = licenseNote;
     return Promise.resolve(this.repoId);
@@ -78,7 +79,7 @@ class ScriptedUi implements HubUi {
       onCancel: (listener) => cancelListeners.push(listener),
     });
   }
-  pickInstalled(models: InstalledModelInfo[]): Promise<{ model: InstalledModelInfo; action: 'use' | 'remove' } | undefined> {
+  pickInstalled(models: InstalledPackage[]): Promise<{ model: InstalledPackage; action: 'use' | 'remove' } | undefined> {
     return Promise.resolve(this.installedChoice?.(models));
   }
   confirm(): Promise<boolean> {
@@ -175,7 +176,7 @@ void describe('extension hub flows against a fake hub (real CLI, scripted UI)', 
     assert.equal(ui.modelPath, packageDir, 'reinstalled and switched');
 
     // Installed Models: both listed with size and source; use one, then remove the one in use.
-    let listed: InstalledModelInfo[] = [];
+    let listed: InstalledPackage[] = [];
     ui.installedChoice = (models) => {
       listed = models;
       const fp16 = models.find((m) => m.name.endsWith('fp16'));

@@ -4,7 +4,8 @@ import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { listInstalledPackages, packageName, removeInstalledPackage, removeStaleStaging, stagingDir } from '../../server/hub/packages.js';
+import { listInstalledPackages, removeInstalledPackage, removeStaleStaging, stagingDir } from '../../server/hub/packages.js';
+import { packageName } from '../../server/protocol.js';
 import { unusedPid } from '../support/pids.js';
 
 void describe('installed model packages', () => {
