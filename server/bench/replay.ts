@@ -13,7 +13,7 @@ import { AdaptiveDebouncer } from '../../extension/debouncer.js';
 import { SuggestionCache } from '../../extension/suggestionCache.js';
 import { DEFAULT_MODEL_DIR, DEFAULT_SETTINGS } from '../protocol.js';
 import { createTestModelPackage } from './benchModel.js';
-import { LspSession, processUsage, textOf } from './replayClient.js';
+import { LspSession, percentile, processUsage, textOf } from './replayClient.js';
 
 interface KeystrokeOutcome {
   /** ms from the keystroke to the first ghost text; null when none appeared before the next keystroke. */
@@ -34,12 +34,6 @@ function pauseAfter(ch: string, random: () => number): number {
 function seededRandom(seed: number): () => number {
   let state = seed >>> 0 || 1;
   return () => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 32);
-}
-
-function percentile(values: number[], p: number): number | null {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
 function positionOf(text: string, offset: number): { line: number; character: number } {

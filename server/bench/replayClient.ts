@@ -149,6 +149,13 @@ export function textOf(list: InlineCompletionList): string {
   return typeof first === 'string' ? first : (first?.value ?? '');
 }
 
+/** The p-th percentile (0..100) of `values`: the value at rank floor(p% of n) of the sorted values; null when empty. */
+export function percentile(values: number[], p: number): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
 /** CPU seconds (user + system) and resident memory of a process, from /proc (Linux); null elsewhere. */
 export function processUsage(pid: number): { cpuSeconds: number; rssBytes: number } | null {
   try {

@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_MODEL_DIR } from '../protocol.js';
 import { createTestModelPackage } from './benchModel.js';
-import { LspSession, processUsage, textOf } from './replayClient.js';
+import { LspSession, percentile, processUsage, textOf } from './replayClient.js';
 
 const DOCUMENT = 'export function total(items: { price: number }[]): number {\n  let sum = 0;\n  for (const item of items) {\n    ';
 const TYPED = 'sum += item.price;\n    if (sum > 1000) break;\n    ';
@@ -81,7 +81,6 @@ async function main(): Promise<void> {
   const endUsage = processUsage(pid);
   await session.close();
 
-  const sorted = [...latencies].sort((a, b) => a - b);
   const mib = (bytes: number | undefined): number | null => (bytes === undefined ? null : bytes / 2 ** 20);
   const report = {
     model: model.description,
@@ -93,8 +92,8 @@ async function main(): Promise<void> {
     answeredEmpty: empty,
     errors,
     completionsRun: session.stats.length,
-    responseP50Ms: sorted[Math.floor(sorted.length * 0.5)] ?? null,
-    responseP95Ms: sorted[Math.floor(sorted.length * 0.95)] ?? null,
+    responseP50Ms: percentile(latencies, 50),
+    responseP95Ms: percentile(latencies, 95),
     serverAliveAfter: alive,
     rssStartMiB: mib(startUsage?.rssBytes),
     rssMaxMiB: mib(rss.length === 0 ? undefined : Math.max(...rss)),
