@@ -38,6 +38,8 @@ export class PromptBuilder {
   /** Per document: offset of the prefix window's first character (always a line start). */
   private readonly anchors = new Map<string, number>();
   private markerTokens: Promise<{ prefix: number[]; suffix: number[]; middle: number[] }> | null = null;
+  /** The last cross-file context and its tokens: it changes when other documents do, not on every keystroke. */
+  private lastContext: { text: string; tokens: number[] } | null = null;
 
   constructor(
     private readonly tokenize: Tokenize,
@@ -47,7 +49,7 @@ export class PromptBuilder {
   ) {}
 
   async build(input: PromptInput, budget: PromptBudget): Promise<Prompt> {
-    const contextTokens = input.context === '' ? [] : await this.tokenize(input.context);
+    const contextTokens = await this.contextTokens(input.context);
     const prefixBudget = Math.max(16, budget.prefixTokens - contextTokens.length);
     const { tokens: prefixTokens, start } = await this.prefixWindow(input, prefixBudget);
     const bos = this.bosTokenId === null ? [] : [this.bosTokenId];
@@ -93,6 +95,14 @@ export class PromptBuilder {
     }
     this.anchors.set(input.uri, start);
     return { tokens, start };
+  }
+
+  private async contextTokens(context: string): Promise<number[]> {
+    if (context === '') return [];
+    if (this.lastContext !== null && this.lastContext.text === context) return this.lastContext.tokens;
+    const tokens = await this.tokenize(context);
+    this.lastContext = { text: context, tokens };
+    return tokens;
   }
 
   private async suffixWindow(suffix: string, budget: number): Promise<number[]> {

@@ -68,6 +68,23 @@ void test('without FIM markers the prompt is the prefix alone', async () => {
   assert.deepEqual(withBos.tokens, [1, -1, 120, -2, 121, -3], 'BOS, then PRE x SUF y MID');
 });
 
+void test('an unchanged cross-file context is tokenized once, not again on every keystroke', async () => {
+  const tokenized: string[] = [];
+  const counting = (text: string): Promise<number[]> => {
+    tokenized.push(text);
+    return charTokenizer(text);
+  };
+  const builder = new PromptBuilder(counting, null);
+  const context = '// Path: b.ts\n// const b = 1;\n';
+  const first = await builder.build({ uri: 'a', prefix: 'const a', suffix: '', context }, { prefixTokens: 100, suffixTokens: 0 });
+  const second = await builder.build({ uri: 'a', prefix: 'const ab', suffix: '', context }, { prefixTokens: 100, suffixTokens: 0 });
+  assert.equal(tokenized.filter((text) => text === context).length, 1);
+  assert.equal(decode(first.tokens), context + 'const a');
+  assert.equal(decode(second.tokens), context + 'const ab');
+  await builder.build({ uri: 'a', prefix: 'const ab', suffix: '', context: '// Path: c.ts\n' }, { prefixTokens: 100, suffixTokens: 0 });
+  assert.ok(tokenized.includes('// Path: c.ts\n'), 'a changed context is tokenized');
+});
+
 void test('a single line longer than the budget keeps its last tokens', async () => {
   const builder = new PromptBuilder(charTokenizer, null);
   const prompt = await builder.build({ uri: 'a', prefix: 'x'.repeat(5000) + 'END', suffix: '', context: '' }, { prefixTokens: 100, suffixTokens: 0 });
