@@ -9,20 +9,8 @@ import {
 
 export const SECTION = 'layerskip';
 
-/** Settings that go to the server, and whose change therefore triggers a layerskip/setSettings. */
-const SERVER_KEYS: readonly (keyof ServerSettings)[] = [
-  'modelPath',
-  'device',
-  'mode',
-  'exitLayer',
-  'draftLength',
-  'adaptiveDraft',
-  'maxNewTokens',
-  'timeBudgetMs',
-  'prefixTokens',
-  'suffixTokens',
-  'crossFileContext',
-];
+/** Settings that go to the server, and whose change therefore triggers a layerskip/setSettings: every ServerSettings key. */
+const SERVER_KEYS = Object.keys(DEFAULT_SETTINGS) as (keyof ServerSettings)[];
 
 function config(): vscode.WorkspaceConfiguration {
   return vscode.workspace.getConfiguration(SECTION);
