@@ -31,15 +31,7 @@ export function commandTable(deps: CommandDeps): Record<string, [string, () => P
 
 export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
   const table = commandTable(deps);
-  const run = (id: string, handler: () => Promise<unknown>) => async () => {
-    try {
-      await handler();
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      deps.output.error(`${id}: ${message}`);
-      void vscode.window.showErrorMessage(`LayerSkip: ${message}`);
-    }
-  };
+  const run = (id: string, handler: () => Promise<unknown>) => showingErrors(handler, (message) => deps.output.error(`${id}: ${message}`));
   const menu = async (): Promise<void> => {
     const picked = await vscode.window.showQuickPick(
       Object.entries(table).map(([id, [title]]) => ({ label: title, id })),
@@ -51,6 +43,19 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
     ...Object.entries(table).map(([id, [, handler]]) => vscode.commands.registerCommand(id, run(id, handler))),
     vscode.commands.registerCommand(MENU_COMMAND, run(MENU_COMMAND, menu)),
   ];
+}
+
+/** A command handler whose failure is logged with `log` and shown to the user as an error message. */
+export function showingErrors(handler: () => Promise<unknown>, log: (message: string) => void): () => Promise<void> {
+  return async () => {
+    try {
+      await handler();
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      log(message);
+      void vscode.window.showErrorMessage(`LayerSkip: ${message}`);
+    }
+  };
 }
 
 async function setExitLayer(server: ServerClient): Promise<void> {

@@ -1,6 +1,7 @@
 // Registers the Hugging Face commands: Download Model, Installed Models, Set / Forget Hugging Face Token.
 import { join } from 'node:path';
 import * as vscode from 'vscode';
+import { showingErrors } from '../commands.js';
 import { bundledCliLaunch } from './cliRunner.js';
 import { askAndSaveToken, downloadModelCommand, type HubDeps } from './downloadFlow.js';
 import { installedModelsCommand } from './modelsFlow.js';
@@ -24,15 +25,7 @@ export function registerHubCommands(context: vscode.ExtensionContext, output: vs
     endpoint: (process.env.HF_ENDPOINT?.trim() || 'https://huggingface.co').replace(/\/+$/, ''),
   };
   const register = (id: string, handler: () => Promise<void>): vscode.Disposable =>
-    vscode.commands.registerCommand(id, async () => {
-      try {
-        await handler();
-      } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
-        ui.log(`${id} failed: ${message}`);
-        void vscode.window.showErrorMessage(`LayerSkip: ${message}`);
-      }
-    });
+    vscode.commands.registerCommand(id, showingErrors(handler, (message) => ui.log(`${id} failed: ${message}`)));
   context.subscriptions.push(
     register(HUB_COMMANDS.download, () => downloadModelCommand(deps)),
     register(HUB_COMMANDS.installed, () => installedModelsCommand(deps)),
