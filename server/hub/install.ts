@@ -8,6 +8,7 @@ import type { Manifest } from '../model/manifest.js';
 import type { PackageDtype } from '../model/weightEncoding.js';
 import { packageName } from '../protocol.js';
 import type { RepoFile } from './api.js';
+import { sizeIfExists } from './cache.js';
 import { knownCheckpoint } from './catalog.js';
 import { ensureFreeSpace } from './diskSpace.js';
 import type { HubEnvironment } from './env.js';
@@ -59,7 +60,7 @@ export async function installModel(request: InstallRequest): Promise<InstallResu
   const packageDir = join(modelsDir, name);
   await mkdir(modelsDir, { recursive: true });
   await removeStaleStaging(modelsDir);
-  if (!request.force && (await exists(packageDir))) {
+  if (!request.force && (await sizeIfExists(packageDir)) !== undefined) {
     throw new Error(`${name} is already installed in ${modelsDir}; remove it first (or pass --force) to reinstall.`);
   }
 
@@ -112,14 +113,4 @@ async function recordProvenance(dir: string, manifest: Manifest, snapshot: Snaps
   };
   await writeFile(join(dir, 'manifest.json'), JSON.stringify(updated, null, 2) + '\n');
   return updated;
-}
-
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    (error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return false;
-      throw error;
-    },
-  );
 }
