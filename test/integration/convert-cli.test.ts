@@ -127,6 +127,8 @@ void test('refuses a folder without config.json, and bad arguments', async () =>
   await expectRefusal({ family: 'llama2' }, /no config\.json/, (dir) => rmSync(join(dir, 'config.json')));
   const badDtype = await layerskip('convert', 'a', 'b', '--dtype', 'int3');
   assert.match(badDtype.stderr, /--dtype must be one of fp32, fp16, int8, int4/);
+  const badEmbeddingDtype = await layerskip('convert', 'a', 'b', '--dtype', 'int4', '--embedding-dtype', 'q8');
+  assert.match(badEmbeddingDtype.stderr, /--embedding-dtype must be one of fp32, fp16, int8, int4/);
   const badTokens = await layerskip('logits', '--model', 'x', '--tokens', '1,a');
   assert.match(badTokens.stderr, /--tokens: "a" is not a token id/);
   const notPackage = await layerskip('info', workDir());
