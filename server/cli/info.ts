@@ -22,7 +22,8 @@ export const command = {
     const lines = [
       `package        ${dir} (format ${manifest.format} v${manifest.formatVersion})`,
       `source         ${manifest.source.checkpoint}, converted ${manifest.source.convertedAt}`,
-      `dtype          ${manifest.dtype}${manifest.activations === 'int8' ? ' (int8 activations)' : ''}, weights.bin ${weightsMiB.toFixed(1)} MiB`,
+      `dtype          ${manifest.dtype}${manifest.activations === 'int8' ? ' (int8 activations)' : ''}` +
+        `${manifest.embedding.dtype === manifest.dtype ? '' : `, embedding/LM head ${manifest.embedding.dtype}`}, weights.bin ${weightsMiB.toFixed(1)} MiB`,
       `layers         ${c.numLayers} (hidden ${c.hiddenSize}, intermediate ${c.intermediateSize})`,
       `attention      ${c.numHeads} heads, ${c.numKvHeads} kv heads, head_dim ${c.headDim}, rope_theta ${rope}`,
       `vocabulary     ${c.vocabSize}, ${c.tieWordEmbeddings ? 'tied' : 'untied'} embeddings, bos ${c.bosTokenId}, eos ${c.eosTokenIds.join(',')}`,
