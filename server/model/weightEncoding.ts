@@ -63,6 +63,8 @@ export function encodeRows(values: Float32Array, cols: number, dtype: PackageDty
   const data = Buffer.alloc(rows * rowBytes(cols, dtype), bits === 8 ? zeroPoint : zeroPoint * 17);
   const scales = new Float32Array(rows * blocks);
   const biases = asymmetric ? new Float32Array(rows * blocks) : undefined;
+  // symmetric (int8): levels 1..255, level 128 is 0; asymmetric (int4): levels 0..15, level 0 is the block's min
+  const [minLevel, maxLevel, baseLevel] = asymmetric ? [0, 15, 0] : [1, 2 * zeroPoint - 1, zeroPoint];
   for (let r = 0; r < rows; r++) {
     for (let b = 0; b < blocks; b++) {
       const start = r * cols + b * BLOCK_SIZE;
@@ -73,17 +75,13 @@ export function encodeRows(values: Float32Array, cols: number, dtype: PackageDty
         min = Math.min(min, values[i]);
         max = Math.max(max, values[i]);
       }
-      // symmetric: levels -127..127 around 0 (int8); asymmetric: levels 0..15 from min to max (int4)
-      const absMax = Math.max(-min, max);
-      const scale = Math.fround(asymmetric ? (max - min) / 15 : absMax / (zeroPoint - 1));
-      const low = asymmetric ? min : 0; // the value of the level counted from (0, or zeroPoint when symmetric)
-      const first = asymmetric ? 0 : zeroPoint;
+      const scale = Math.fround(asymmetric ? (max - min) / maxLevel : Math.max(-min, max) / (zeroPoint - 1));
+      const base = asymmetric ? min : 0; // the value of baseLevel
       scales[r * blocks + b] = scale;
-      if (biases) biases[r * blocks + b] = Math.fround(min + zeroPoint * scale);
-      const maxLevel = asymmetric ? 15 : 2 * zeroPoint - 1;
-      const minLevel = asymmetric ? 0 : 1;
+      if (biases) biases[r * blocks + b] = Math.fround(min + zeroPoint * scale); // the value of level zeroPoint
       for (let i = start; i < end; i++) {
-        const q = scale === 0 ? first : Math.max(minLevel, Math.min(maxLevel, first + Math.round((values[i] - low) / scale)));
+        const level = scale === 0 ? 0 : Math.round((values[i] - base) / scale);
+        const q = Math.max(minLevel, Math.min(maxLevel, baseLevel + level));
         const k = b * BLOCK_SIZE + (i - start); // index within the (padded) row
         if (bits === 8) data[r * blocks * BLOCK_SIZE + k] = q;
         else {
