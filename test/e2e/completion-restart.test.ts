@@ -46,9 +46,8 @@ void test('a killed server is restarted; after 5 deaths in 3 minutes it stays do
       await editor.screenshot('restarted-5-times');
       process.kill(pid, 'SIGKILL');
       await editor.waitForStatusBarItem(/error.*LayerSkip|LayerSkip.*stopped/i, 30_000);
-      const toast = editor.page.locator('.notifications-toasts .notification-list-item-message').first();
-      await toast.waitFor({ state: 'visible', timeout: 10_000 });
-      assert.match(await toast.innerText(), /stopped 5 times within 3 minutes/);
+      // vscode-languageclient may show its own toast too (a server killed while it was still starting)
+      await editor.waitForNotification(/stopped 5 times within 3 minutes/, 10_000);
       assert.equal(serverPid(editor), null, 'no sixth restart');
       await editor.screenshot('gave-up');
 

@@ -102,6 +102,8 @@ export interface Editor {
   runCommand(title: string): Promise<void>;
   statusBarItems(): Promise<StatusBarItem[]>;
   waitForStatusBarItem(label: RegExp, timeoutMs?: number): Promise<StatusBarItem>;
+  /** The text of the first notification toast matching `text` (other toasts may be showing too). */
+  waitForNotification(text: RegExp, timeoutMs?: number): Promise<string>;
   /** Lines of the active editor's visible text (non-breaking spaces turned into spaces). */
   editorLines(): Promise<string[]>;
   screenshot(name: string): Promise<string>;
@@ -306,6 +308,19 @@ function makeEditor(page: Page, url: string, root: string, workspaceDir: string,
         `no status bar item matching ${String(label)} within ${timeoutMs} ms; items: ` +
           JSON.stringify(seen.map((item) => item.label)),
       );
+    },
+    async waitForNotification(text, timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      let seen: string[] = [];
+      while (Date.now() < deadline) {
+        seen = await page.locator('.notifications-toasts .notification-list-item-message').evaluateAll(
+          (elements) => elements.map((element) => (element as { textContent: string | null }).textContent ?? ''),
+        );
+        const match = seen.find((message) => text.test(message));
+        if (match !== undefined) return match;
+        await page.waitForTimeout(250);
+      }
+      throw new Error(`no notification matching ${String(text)} within ${timeoutMs} ms; showing: ${JSON.stringify(seen)}`);
     },
     async editorLines() {
       const lines = page.locator('.editor-instance .monaco-editor .view-lines .view-line');
