@@ -109,9 +109,10 @@ export function buildLayerGraph(
   const hidden = g.input('hidden', DataType.Float, ['S', hiddenSize]);
   const cosIn = g.input('cos', DataType.Float, ['S', D / 2]);
   const sinIn = g.input('sin', DataType.Float, ['S', D / 2]);
-  const pastKey = g.input('past_key', DataType.Float, ['P', kvH, D]);
-  const pastValue = g.input('past_value', DataType.Float, ['P', kvH, D]);
-  const bias = g.input('attention_bias', DataType.Float, ['S', 'T']);
+  // the cache is head-major: one [P, D] input per kv head, each a zero-copy prefix of the engine's buffer
+  const pastKeys = Array.from({ length: kvH }, (_, h) => g.input(`past_key_${h}`, DataType.Float, ['P', D]));
+  const pastValues = Array.from({ length: kvH }, (_, h) => g.input(`past_value_${h}`, DataType.Float, ['P', D]));
+  const bias = g.input('attention_bias', DataType.Float, ['S', 'S']);
   g.output('hidden_out', DataType.Float, ['S', hiddenSize]);
   g.output('key', DataType.Float, ['S', kvH, D]);
   g.output('value', DataType.Float, ['S', kvH, D]);
@@ -125,14 +126,31 @@ export function buildLayerGraph(
   const qRotated = rotary(g, q, cos, sin, D);
   rotary(g, k, cos, sin, D, 'key');
 
-  const keys = g.op('Concat', [pastKey, 'key'], { axis: 0 }); // [T, kvH, D], T = P + S
-  const values = g.op('Concat', [pastValue, 'value'], { axis: 0 });
-  const keysT = g.op('Unsqueeze', [g.op('Transpose', [keys], { perm: [1, 2, 0] }), g.ints([1])]); // [kvH, 1, D, T]
-  const valuesT = g.op('Unsqueeze', [g.op('Transpose', [values], { perm: [1, 0, 2] }), g.ints([1])]); // [kvH, 1, T, D]
+  // Split scores: Q.K^T against the past (read in place, FusedMatMul transposes nothing) and against the S new keys
+  // are computed separately and only the small score rows [G*S, P+S] are concatenated; no key is copied or transposed
+  // per token. The values are concatenated (a plain copy of [P, D] per head, no transpose): probs.V must stay ONE
+  // MatMul over all P+S positions, because splitting that sum changes its rounding with P, and a row's result must not
+  // depend on whether the rows before it came in the same pass (test/unit/model-batch-invariance.test.ts).
+  const scale = { float: 1 / Math.sqrt(D) };
   const qGrouped = g.op('Transpose', [g.op('Reshape', [qRotated, g.ints([-1, kvH, G, D])])], { perm: [1, 2, 0, 3] }); // [kvH, G, S, D]
-  const scores = g.op('Mul', [g.op('MatMul', [qGrouped, keysT]), g.scalar(1 / Math.sqrt(D))]); // [kvH, G, S, T]
-  const probs = g.op('Softmax', [g.op('Add', [scores, bias])], { axis: -1 });
-  const context = g.op('Transpose', [g.op('MatMul', [probs, valuesT])], { perm: [2, 0, 1, 3] }); // [S, kvH, G, D]
+  const qHeads = g.node('Split', [g.op('Reshape', [qGrouped, g.ints([kvH, -1, D])])], { axis: 0 }, { outputs: kvH }); // [1, G*S, D] each
+  const newKeys = g.node('Split', ['key'], { axis: 1 }, { outputs: kvH }); // [S, 1, D] each
+  const newValues = g.node('Split', ['value'], { axis: 1 }, { outputs: kvH });
+  const contexts = qHeads.map((qHead, h) => {
+    const qh = g.op('Reshape', [qHead, g.ints([-1, D])]); // [G*S, D], rows (group, new token)
+    const scoresPast = g.op('FusedMatMul', [qh, pastKeys[h]], { transB: 1, alpha: scale }, 'com.microsoft'); // [G*S, P]
+    // the causal mask only concerns the new rows (every new token sees the whole past): [G, S, S] + bias [S, S]
+    const qGroups = g.op('Reshape', [qHead, g.ints([G, -1, D])]); // [G, S, D]
+    const kNew = g.op('Reshape', [newKeys[h], g.ints([-1, D])]); // [S, D]
+    const scoresNew = g.op('FusedMatMul', [qGroups, kNew], { transB: 1, alpha: scale }, 'com.microsoft');
+    const maskedNew = g.op('Flatten', [g.op('Add', [scoresNew, bias])], { axis: 2 }); // [G*S, S]
+    const probs = g.op('Softmax', [g.op('Concat', [scoresPast, maskedNew], { axis: 1 })], { axis: -1 }); // [G*S, P+S]
+    const values = g.op('Concat', [pastValues[h], g.op('Reshape', [newValues[h], g.ints([-1, D])])], { axis: 0 }); // [P+S, D]
+    return g.op('MatMul', [probs, values]); // [G*S, D]
+  });
+  const context = g.op('Transpose', [g.op('Reshape', [g.op('Concat', contexts, { axis: 0 }), g.ints([kvH, G, -1, D])])], {
+    perm: [2, 0, 1, 3],
+  }); // [S, kvH, G, D]
   const attention = g.op('Reshape', [context, g.ints([-1, H * D])]);
   const afterAttention = g.op('Add', [hidden, linear(g, options, attention, name('o_proj'), weights.o_proj)]);
 

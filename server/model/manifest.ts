@@ -5,7 +5,8 @@ import type { ModelConfig } from './config.js';
 import { PACKAGE_DTYPES, type PackageDtype } from './weightEncoding.js';
 
 export const FORMAT = 'layerskip-onnx';
-export const FORMAT_VERSION = 1;
+// 2: head-major cache inputs past_key_h/past_value_h [P, D] and an [S, S] mask (split attention)
+export const FORMAT_VERSION = 2;
 
 export interface FimTokens {
   prefix: string;
@@ -60,7 +61,7 @@ export function readManifest(dir: string): Manifest {
   }
   if (manifest.format !== FORMAT) throw new PackageError(`${file}: format is ${JSON.stringify(manifest.format)}, expected "${FORMAT}"`);
   if (manifest.formatVersion !== FORMAT_VERSION) {
-    throw new PackageError(`${file}: format version ${manifest.formatVersion} is not supported (this build reads ${FORMAT_VERSION})`);
+    throw new PackageError(`${file}: format version ${manifest.formatVersion} is not supported (this build reads ${FORMAT_VERSION}); convert it again`);
   }
   if (!PACKAGE_DTYPES.includes(manifest.dtype)) throw new PackageError(`${file}: unknown dtype ${JSON.stringify(manifest.dtype)}`);
   if (manifest.embedding?.dtype === 'int4' && manifest.embedding.biasesOffset === undefined) {

@@ -132,18 +132,20 @@ export class OnnxBackend implements LayerBackend {
           past,
           cos: new ort.Tensor('float32', cos, [rows, headDim / 2]),
           sin: new ort.Tensor('float32', sin, [rows, headDim / 2]),
-          bias: new ort.Tensor('float32', causalBias(past, rows), [rows, past + rows]),
+          bias: new ort.Tensor('float32', causalBias(rows), [rows, rows]),
         };
       }
-      const feeds = {
+      const feeds: Record<string, ort.Tensor> = {
         hidden: new ort.Tensor('float32', x, [rows, hiddenSize]),
         cos: positions.cos,
         sin: positions.sin,
-        // zero-copy views of the valid cache prefix
-        past_key: new ort.Tensor('float32', cache.pastKeys(layer), [past, numKvHeads, headDim]),
-        past_value: new ort.Tensor('float32', cache.pastValues(layer), [past, numKvHeads, headDim]),
         attention_bias: positions.bias,
       };
+      for (let head = 0; head < numKvHeads; head++) {
+        // zero-copy views of each kv head's valid cache prefix
+        feeds[`past_key_${head}`] = new ort.Tensor('float32', cache.pastKeys(layer, head), [past, headDim]);
+        feeds[`past_value_${head}`] = new ort.Tensor('float32', cache.pastValues(layer, head), [past, headDim]);
+      }
       const out = await this.layers[layer].run(feeds);
       cache.append(layer, (out.key.data as Float32Array).subarray(0, cacheRow), (out.value.data as Float32Array).subarray(0, cacheRow));
       x = out.hidden_out.data as Float32Array;
@@ -175,10 +177,12 @@ export class OnnxBackend implements LayerBackend {
   }
 }
 
-/** [S, P+S]: 0 where new token i (position P+i) may attend to position j (j <= P+i), -inf elsewhere. */
-function causalBias(past: number, rows: number): Float32Array {
-  const total = past + rows;
-  const bias = new Float32Array(rows * total);
-  for (let i = 0; i < rows; i++) bias.fill(-Infinity, i * total + past + i + 1, (i + 1) * total);
+/**
+ * [S, S], the mask over the new rows only (every new token sees the whole past): 0 where new token i may attend to new
+ * token j (j <= i), -inf elsewhere.
+ */
+function causalBias(rows: number): Float32Array {
+  const bias = new Float32Array(rows * rows);
+  for (let i = 0; i < rows; i++) bias.fill(-Infinity, i * rows + i + 1, (i + 1) * rows);
   return bias;
 }

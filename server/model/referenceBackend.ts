@@ -37,8 +37,8 @@ export class ReferenceBackend implements LayerBackend {
         this.config,
         this.model.weights.layers[layer],
         x,
-        cache.pastKeys(layer),
-        cache.pastValues(layer),
+        Array.from({ length: cache.kvHeads }, (_, head) => cache.pastKeys(layer, head)),
+        Array.from({ length: cache.kvHeads }, (_, head) => cache.pastValues(layer, head)),
         cos,
         sin,
       );

@@ -95,21 +95,21 @@ export interface LayerOutput {
 
 /**
  * One decoder layer over S new tokens whose positions follow the P cached ones.
- * pastKeys/pastValues: [P, kvHeads, headDim]; cos/sin: [S, headDim/2] for the new positions.
+ * pastKeys/pastValues: one [P, headDim] array per kv head; cos/sin: [S, headDim/2] for the new positions.
  */
 export function decoderLayer(
   config: ModelConfig,
   w: LayerWeights,
   hidden: Float32Array,
-  pastKeys: Float32Array,
-  pastValues: Float32Array,
+  pastKeys: readonly Float32Array[],
+  pastValues: readonly Float32Array[],
   cos: Float32Array,
   sin: Float32Array,
 ): LayerOutput {
   const { hiddenSize, numHeads, numKvHeads, headDim, rmsNormEps } = config;
   const S = hidden.length / hiddenSize;
   const kvRow = numKvHeads * headDim;
-  const P = pastKeys.length / kvRow;
+  const P = pastKeys[0].length / headDim;
   const normed = rmsNorm(hidden, w.input_layernorm, rmsNormEps);
   const q = linear(normed, w.q_proj, hiddenSize); // [S, numHeads, headDim]
   const key = linear(normed, w.k_proj, hiddenSize); // [S, kvHeads, headDim]
@@ -118,9 +118,9 @@ export function decoderLayer(
   applyRotary(key, numKvHeads, headDim, cos, sin);
 
   const keyAt = (t: number, kvHead: number, i: number): number =>
-    t < P ? pastKeys[t * kvRow + kvHead * headDim + i] : key[(t - P) * kvRow + kvHead * headDim + i];
+    t < P ? pastKeys[kvHead][t * headDim + i] : key[(t - P) * kvRow + kvHead * headDim + i];
   const valueAt = (t: number, kvHead: number, i: number): number =>
-    t < P ? pastValues[t * kvRow + kvHead * headDim + i] : value[(t - P) * kvRow + kvHead * headDim + i];
+    t < P ? pastValues[kvHead][t * headDim + i] : value[(t - P) * kvRow + kvHead * headDim + i];
 
   const groupSize = numHeads / numKvHeads; // GQA: query head h reads kv head floor(h / groupSize)
   const attention = new Float32Array(S * numHeads * headDim);
