@@ -126,9 +126,9 @@ export function buildLayerGraph(
   const qRotated = rotary(g, q, cos, sin, D);
   rotary(g, k, cos, sin, D, 'key');
 
-  // Split scores: Q.K^T against the past (read in place, FusedMatMul transposes nothing) and against the S new keys
-  // are computed separately and only the small score rows [G*S, P+S] are concatenated; no key is copied or transposed
-  // per token. The values are concatenated (a plain copy of [P, D] per head, no transpose): probs.V must stay ONE
+  // Split scores: Q.K^T against the past (FusedMatMul transB reads the cache view directly; MLAS packs it into its own
+  // panels, but the graph adds no Concat or Transpose of it) and against the S new keys are computed separately and
+  // only the small score rows [G*S, P+S] are concatenated. The values are concatenated (a plain copy of [P, D] per head, no transpose): probs.V must stay ONE
   // MatMul over all P+S positions, because splitting that sum changes its rounding with P, and a row's result must not
   // depend on whether the rows before it came in the same pass (test/unit/model-batch-invariance.test.ts).
   const scale = { float: 1 / Math.sqrt(D) };
