@@ -5,9 +5,17 @@ import { scopeEnd } from './postprocess/indentationScope.js';
 import { dropRepeatsOfNextLines } from './postprocess/nextLinesRepeat.js';
 import { completionRules } from './rules.js';
 
-/** Two blank lines end a multi-line suggestion; the FIM end-of-text marker ends any suggestion. */
+/** Languages whose text may hold markdown code fences. */
+const MARKDOWN_LANGUAGES = new Set(['markdown', 'mdx', 'quarto', 'rmd', 'plaintext']);
+
+/**
+ * Two blank lines end a multi-line suggestion; the FIM end-of-text marker ends any suggestion. Outside markdown a
+ * code fence (```) ends it too: chat-tuned models (the bundled SmolLM2-Instruct) close their "answer" with one,
+ * which the replay bench showed as whole suggestions of "```" in TypeScript.
+ */
 export function stopStringsFor(context: CursorContext, fimEndOfText: string | null): string[] {
   const stops = context.multiline ? ['\n\n\n'] : ['\n'];
+  if (!MARKDOWN_LANGUAGES.has(context.languageId)) stops.push('```');
   return fimEndOfText === null ? stops : [...stops, fimEndOfText];
 }
 

@@ -96,7 +96,7 @@ void test('a multi-line suggestion streams from its first line and stops as soon
   assert.ok(partials.length >= 1);
   assert.ok(partials.every((p) => outcome.text.startsWith(p)), `partials grow into the final text: ${JSON.stringify(partials)}`);
   assert.ok(outcome.stats?.firstLineMs !== null);
-  assert.deepEqual(engine.calls[0].params.stopStrings, ['\n\n\n']);
+  assert.deepEqual(engine.calls[0].params.stopStrings, ['\n\n\n', '```']);
 });
 
 void test('the model host reports a failed load as an error state and loads again when the setting is fixed', async () => {
