@@ -111,6 +111,27 @@ export interface Editor {
   installedExtensionDir(extensionId: string): string;
 }
 
+/**
+ * Takes `snapshot()` until `pick` finds what is wanted in it (the page changes under us: read it again, never index an
+ * old reading); the error describes the last snapshot seen.
+ */
+async function pollFor<S, T>(
+  page: Page,
+  snapshot: () => Promise<S>,
+  pick: (seen: S) => T | undefined,
+  { timeoutMs, intervalMs = 250 }: { timeoutMs: number; intervalMs?: number },
+  failure: (lastSeen: S) => string,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const seen = await snapshot();
+    const found = pick(seen);
+    if (found !== undefined) return found;
+    if (Date.now() > deadline) throw new Error(failure(seen));
+    await page.waitForTimeout(intervalMs);
+  }
+}
+
 export function missingTools(): string[] {
   const missing: string[] = [];
   if (!fs.existsSync(codeServerBin)) missing.push(`code-server (${codeServerBin})`);
@@ -284,11 +305,13 @@ function makeEditor(page: Page, url: string, root: string, workspaceDir: string,
       // Right after start-up the command list is still filling: Enter on whatever row shows first could run
       // another command, so wait until the top row is the one asked for.
       const topRow = page.locator('.quick-input-list .monaco-list-row').first();
-      const deadline = Date.now() + 10_000;
-      while (!((await topRow.getAttribute('aria-label').catch(() => null)) ?? '').includes(title)) {
-        if (Date.now() > deadline) throw new Error(`command palette has no row "${title}"`);
-        await page.waitForTimeout(100);
-      }
+      await pollFor(
+        page,
+        async () => (await topRow.getAttribute('aria-label').catch(() => null)) ?? '',
+        (label) => (label.includes(title) ? label : undefined),
+        { timeoutMs: 10_000, intervalMs: 100 },
+        (label) => `command palette has no row "${title}" (top row: ${JSON.stringify(label)})`,
+      );
       await page.keyboard.press('Enter');
     },
     async statusBarItems() {
@@ -296,31 +319,25 @@ function makeEditor(page: Page, url: string, root: string, workspaceDir: string,
       return page.locator('.part.statusbar .statusbar-item').evaluateAll(readStatusBarItems);
     },
     async waitForStatusBarItem(label, timeoutMs = 30_000) {
-      const deadline = Date.now() + timeoutMs;
-      let seen: StatusBarItem[] = [];
-      while (Date.now() < deadline) {
-        seen = await editor.statusBarItems();
-        const match = seen.find((item) => label.test(item.label) || label.test(item.id));
-        if (match) return match;
-        await page.waitForTimeout(250);
-      }
-      throw new Error(
-        `no status bar item matching ${String(label)} within ${timeoutMs} ms; items: ` +
-          JSON.stringify(seen.map((item) => item.label)),
+      return pollFor(
+        page,
+        () => editor.statusBarItems(),
+        (items) => items.find((item) => label.test(item.label) || label.test(item.id)),
+        { timeoutMs },
+        (items) => `no status bar item matching ${String(label)} within ${timeoutMs} ms; items: ` + JSON.stringify(items.map((item) => item.label)),
       );
     },
     async waitForNotification(text, timeoutMs = 30_000) {
-      const deadline = Date.now() + timeoutMs;
-      let seen: string[] = [];
-      while (Date.now() < deadline) {
-        seen = await page.locator('.notifications-toasts .notification-list-item-message').evaluateAll(
-          (elements) => elements.map((element) => (element as { textContent: string | null }).textContent ?? ''),
-        );
-        const match = seen.find((message) => text.test(message));
-        if (match !== undefined) return match;
-        await page.waitForTimeout(250);
-      }
-      throw new Error(`no notification matching ${String(text)} within ${timeoutMs} ms; showing: ${JSON.stringify(seen)}`);
+      return pollFor(
+        page,
+        () =>
+          page
+            .locator('.notifications-toasts .notification-list-item-message')
+            .evaluateAll((elements) => elements.map((element) => (element as { textContent: string | null }).textContent ?? '')),
+        (messages) => messages.find((message) => text.test(message)),
+        { timeoutMs },
+        (messages) => `no notification matching ${String(text)} within ${timeoutMs} ms; showing: ${JSON.stringify(messages)}`,
+      );
     },
     async editorLines() {
       const lines = page.locator('.editor-instance .monaco-editor .view-lines .view-line');
