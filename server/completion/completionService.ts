@@ -98,6 +98,7 @@ export class CompletionService {
         temperature: 0,
         stopStrings: stopStringsFor(context, model.fimEndOfText),
         timeBudgetMs: settings.timeBudgetMs,
+        healedText: prompt.healedText,
       },
       {
         signal: controller.signal,

@@ -5,7 +5,15 @@ import type { GenerationParams, GenerationStats } from '../engine/engine.js';
 
 export type CompletionGenerationParams = Pick<
   GenerationParams,
-  'mode' | 'exitLayer' | 'draftLength' | 'adaptiveDraft' | 'maxNewTokens' | 'temperature' | 'stopStrings' | 'timeBudgetMs'
+  | 'mode'
+  | 'exitLayer'
+  | 'draftLength'
+  | 'adaptiveDraft'
+  | 'maxNewTokens'
+  | 'temperature'
+  | 'stopStrings'
+  | 'timeBudgetMs'
+  | 'healedText'
 >;
 
 export type CompletionGenerationStats = Pick<

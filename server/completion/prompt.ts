@@ -2,6 +2,10 @@
 // (the engine's prompt cache then re-uses it): [BOS] [PRE] snippets prefix-window [SUF] suffix-window [MID].
 // The prefix window starts at a line boundary that stays put while the user types; it moves only when the window
 // outgrows its budget, and then jumps so that a quarter of the budget is free again.
+// Token healing: the word being typed (or the trailing whitespace, or a last punctuation mark) is left out of the
+// prompt and handed to the engine as text the generation must begin with, so the model tokenizes it the way it
+// would have written it (" suffixTokens", not " suff" + "ixTokens"). While a word is typed the prompt's tokens stay
+// the same, and the engine's prompt cache holds all of them.
 import { completionRules } from './rules.js';
 
 export interface FimMarkers {
@@ -32,6 +36,21 @@ export interface Prompt {
   tokens: number[];
   /** Character offset in the prefix where the window starts. */
   windowStart: number;
+  /** The end of the prefix left out of `tokens`: the generation must begin with it (engine param healedText). */
+  healedText: string;
+}
+
+/** At most this much of the prefix is healed; a longer word is left as it is. */
+const MAX_HEALED_CHARACTERS = 32;
+/** A word (with the one space or tab BPE vocabularies attach to it), a run of whitespace, or one ASCII punctuation mark. */
+const HEALED_END = /(?:[ \t]?[\p{L}\p{N}_$]+|\s+|[!-/:-@[-`{-~])$/u;
+
+/** What token healing takes back from the end of `prefix` ('' for nothing); only ASCII, which any vocabulary spells. */
+export function healedTextOf(prefix: string): string {
+  const match = HEALED_END.exec(prefix.slice(-(MAX_HEALED_CHARACTERS + 1)));
+  // (a prefix that is nothing but the healed text keeps it: the prompt needs a token before the generation)
+  if (match === null || match[0].length > MAX_HEALED_CHARACTERS || match[0].length === prefix.length) return '';
+  return /^[\x09\x0a\x0d\x20-\x7e]+$/.test(match[0]) ? match[0] : '';
 }
 
 export class PromptBuilder {
@@ -51,9 +70,11 @@ export class PromptBuilder {
   async build(input: PromptInput, budget: PromptBudget): Promise<Prompt> {
     const contextTokens = await this.contextTokens(input.context);
     const prefixBudget = Math.max(16, budget.prefixTokens - contextTokens.length);
-    const { tokens: prefixTokens, start } = await this.prefixWindow(input, prefixBudget);
+    const healedText = healedTextOf(input.prefix);
+    const kept = { ...input, prefix: input.prefix.slice(0, input.prefix.length - healedText.length) };
+    const { tokens: prefixTokens, start } = await this.prefixWindow(kept, prefixBudget);
     const bos = this.bosTokenId === null ? [] : [this.bosTokenId];
-    if (this.fim === null) return { tokens: [...bos, ...contextTokens, ...prefixTokens], windowStart: start };
+    if (this.fim === null) return { tokens: [...bos, ...contextTokens, ...prefixTokens], windowStart: start, healedText };
     const markers = await this.markers(this.fim);
     const suffixTokens = await this.suffixWindow(input.suffix, budget.suffixTokens);
     return {
@@ -67,6 +88,7 @@ export class PromptBuilder {
         ...markers.middle,
       ],
       windowStart: start,
+      healedText,
     };
   }
 

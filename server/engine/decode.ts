@@ -68,14 +68,17 @@ export async function prefill(state: DecodeState, layers: number, signal?: Abort
   return true;
 }
 
-/** One token from layers [0, E) + the shared norm and head. E = L is plain autoregressive decoding. */
-export async function autoregressiveStep(state: DecodeState, exitLayer: number): Promise<StepOutcome> {
+/**
+ * One token from layers [0, E) + the shared norm and head. E = L is plain autoregressive decoding. `allowed`
+ * restricts the choice (token healing).
+ */
+export async function autoregressiveStep(state: DecodeState, exitLayer: number, allowed?: readonly number[]): Promise<StepOutcome> {
   const pending = state.tokens[state.tokens.length - 1];
   const stage = exitLayer === state.backend.config.numLayers ? 'verify' : 'draft';
   const hidden = await state.clock.time(stage, () => forwardEarly(state, [pending], exitLayer));
-  const verdict = await state.chooser.verify(hidden, []);
-  commit(state, verdict.tokens);
-  return { tokens: verdict.tokens, drafted: 0, acceptedDrafts: 0 };
+  const tokens = allowed === undefined ? (await state.chooser.verify(hidden, [])).tokens : [await state.chooser.chooseAmong(hidden, allowed)];
+  commit(state, tokens);
+  return { tokens, drafted: 0, acceptedDrafts: 0 };
 }
 
 /**

@@ -9,6 +9,7 @@ import { generate, type GenerationOptions, type GenerationResult } from './gener
 import { defaultRecommendations, layersUsed, resolveParams, type GenerationParams, type Recommendations } from './params.js';
 import { PromptCache } from './promptCache.js';
 import type { TextCodec } from './tokenizer.js';
+import { VocabularyText } from './tokenHealing.js';
 
 export type { DecodingMode, GenerationParams, Recommendations } from './params.js';
 export type { GenerationStats } from './stats.js';
@@ -37,6 +38,7 @@ export class Engine {
   private readonly promptCache: PromptCache;
   private readonly stopTokens: number[];
   private readonly recommendations: Recommendations;
+  private readonly vocabulary: VocabularyText;
   /** Generations share the KV cache, so they run one after another. */
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -45,6 +47,7 @@ export class Engine {
     this.promptCache = new PromptCache(config);
     this.stopTokens = [...config.eosTokenIds, ...(setup.extraStopTokens ?? [])];
     this.recommendations = setup.recommendations ?? defaultRecommendations(config);
+    this.vocabulary = new VocabularyText(setup.codec, config.vocabSize);
   }
 
   /** A string prompt is tokenized with BOS in front (when the model has one); token ids are used as given. */
@@ -89,7 +92,7 @@ export class Engine {
     params.maxNewTokens = Math.min(params.maxNewTokens, backend.config.maxPositionEmbeddings - tokens.length);
     const cachedTokens = this.promptCache.reuse(tokens, layersUsed(params, backend.config));
     try {
-      const job = { backend, cache: this.promptCache.cache, tokens, cachedTokens, params, codec, stopTokens: this.stopTokens, device };
+      const job = { backend, cache: this.promptCache.cache, tokens, cachedTokens, params, codec, stopTokens: this.stopTokens, vocabulary: this.vocabulary, device };
       const result = await generate(job, options);
       this.promptCache.remember(tokens); // generate() extended it with every committed token
       return result;

@@ -12,6 +12,7 @@ import { seededRandom } from './sampling.js';
 import { StageClock, summarize, type GenerationStats } from './stats.js';
 import { TextStream } from './textStream.js';
 import { GreedyChooser, SamplingChooser, type TokenChooser } from './tokenChoice.js';
+import { HealingConstraint, type VocabularyText } from './tokenHealing.js';
 import type { TextCodec } from './tokenizer.js';
 
 export type StopReason = 'max-tokens' | 'eos' | 'stop-string' | 'time-budget' | 'cancelled';
@@ -41,6 +42,8 @@ export interface GenerationJob {
   codec: TextCodec;
   /** Token ids that end a generation (EOS, EOT). */
   stopTokens: readonly number[];
+  /** Every token's text, for token healing (params.healedText). */
+  vocabulary: VocabularyText;
   device: string;
 }
 
@@ -52,7 +55,8 @@ export async function generate(job: GenerationJob, options: GenerationOptions = 
   const state: DecodeState = { backend, cache: job.cache, tokens: job.tokens, chooser, clock, endTokens: job.stopTokens };
   const promptTokens = job.tokens.length;
   const policy: DraftPolicy = params.adaptiveDraft ? new AdaptiveDraft(params.draftLength, params.draftConfidenceThreshold) : new FixedDraft(params.draftLength);
-  const text = new TextStream(job.codec, params.stopStrings);
+  const text = new TextStream(job.codec, params.stopStrings, params.healedText);
+  const healing = new HealingConstraint(params.healedText, job.vocabulary);
   const generated: number[] = [];
   let steps = 0, drafted = 0, accepted = 0, firstTokenAt = NaN;
 
@@ -61,7 +65,10 @@ export async function generate(job: GenerationJob, options: GenerationOptions = 
     for (;;) {
       if (options.signal?.aborted) return 'cancelled';
       if (params.timeBudgetMs !== null && performance.now() - started >= params.timeBudgetMs) return 'time-budget';
-      const outcome = await step(state, params, policy, params.maxNewTokens - generated.length);
+      const outcome = healing.done
+        ? await step(state, params, policy, params.maxNewTokens - generated.length)
+        : await autoregressiveStep(state, layersUsed(params, backend.config), healing.allowedTokens());
+      healing.advance(outcome.tokens);
       steps++;
       drafted += outcome.drafted;
       accepted += outcome.acceptedDrafts;

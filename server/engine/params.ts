@@ -24,6 +24,8 @@ export interface GenerationParams {
   seed: number;
   stopStrings: string[];
   timeBudgetMs: number | null;
+  /** Token healing (tokenHealing.ts): text the generation must begin with, taken back from the prompt; not output. */
+  healedText: string;
 }
 
 export const MAX_DRAFT_LENGTH = 64;
@@ -56,6 +58,7 @@ export function resolveParams(
     seed: 0,
     stopStrings: [],
     timeBudgetMs: null,
+    healedText: '',
     ...stripUndefined(partial),
   };
   const L = config.numLayers;
@@ -73,6 +76,7 @@ export function resolveParams(
   check(Number.isInteger(params.seed), `seed must be an integer (got ${params.seed})`);
   check(Array.isArray(params.stopStrings) && params.stopStrings.every((s) => typeof s === 'string' && s.length > 0), 'stopStrings must be non-empty strings');
   check(params.timeBudgetMs === null || (Number.isFinite(params.timeBudgetMs) && params.timeBudgetMs > 0), `timeBudgetMs must be null or > 0 (got ${params.timeBudgetMs})`);
+  check(typeof params.healedText === 'string', 'healedText must be a string');
   return params;
 }
 

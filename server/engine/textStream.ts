@@ -1,25 +1,30 @@
 /**
  * Incremental detokenization with stop strings: text is released as soon as it is final, i.e. not the start of a
- * possible stop string and not an incomplete UTF-8 sequence (decoders render those as U+FFFD).
+ * possible stop string and not an incomplete UTF-8 sequence (decoders render those as U+FFFD). The healed text the
+ * generation begins with (tokenHealing.ts) belongs to the prompt: it is neither released nor searched for stops.
  */
-import type { TextCodec } from './tokenizer.js';
+import { continuationDecoder, type TextCodec } from './tokenizer.js';
 
 export class TextStream {
   private readonly tokens: number[] = [];
   private released = 0; // characters of `text` already handed out
   private text = '';
   private stopped = false;
+  private readonly decode: (tokens: readonly number[]) => string;
 
   constructor(
-    private readonly codec: TextCodec,
+    codec: TextCodec,
     private readonly stopStrings: readonly string[],
-  ) {}
+    private readonly healedText = '',
+  ) {
+    this.decode = continuationDecoder(codec);
+  }
 
   /** Adds tokens; returns the newly final text and whether a stop string was reached (text ends before it). */
   push(tokens: readonly number[]): { delta: string; stopped: boolean } {
     if (this.stopped) return { delta: '', stopped: true };
     this.tokens.push(...tokens);
-    this.text = this.codec.decode(this.tokens);
+    this.text = this.decode(this.tokens).slice(this.healedText.length);
     const stopAt = this.firstStopString();
     if (stopAt !== -1) {
       this.text = this.text.slice(0, stopAt);

@@ -26,6 +26,8 @@ export interface TokenChooser {
   propose(hidden: Float32Array): Promise<Proposal>;
   /** Target rows ([d+1, hidden], row i predicts the token after draft i) against the d proposals. */
   verify(hidden: Float32Array, proposals: readonly Proposal[]): Promise<Verdict>;
+  /** One token from [1, hidden], restricted to `allowed` (token healing). */
+  chooseAmong(hidden: Float32Array, allowed: readonly number[]): Promise<number>;
 }
 
 export class GreedyChooser implements TokenChooser {
@@ -50,6 +52,11 @@ export class GreedyChooser implements TokenChooser {
     let k = 0;
     while (k < proposals.length && proposals[k].token === targets[k]) k++;
     return { tokens: [...proposals.slice(0, k).map((p) => p.token), targets[k]], acceptedDrafts: k };
+  }
+
+  async chooseAmong(hidden: Float32Array, allowed: readonly number[]): Promise<number> {
+    const logits = await this.clock.time('head', () => this.backend.logits(hidden));
+    return allowed.reduce((best, token) => (logits[token] > logits[best] ? token : best));
   }
 }
 
@@ -83,6 +90,15 @@ export class SamplingChooser implements TokenChooser {
       }
       tokens.push(sampleFrom(target(proposals.length), this.random)); // every draft accepted: a bonus token from p
       return { tokens, acceptedDrafts: proposals.length };
+    });
+  }
+
+  async chooseAmong(hidden: Float32Array, allowed: readonly number[]): Promise<number> {
+    return this.clock.time('head', async () => {
+      const logits = await this.backend.logits(hidden);
+      const masked = new Float32Array(logits.length).fill(-Infinity);
+      for (const token of allowed) masked[token] = logits[token];
+      return sampleFrom(filteredDistribution(masked, this.params), this.random);
     });
   }
 }

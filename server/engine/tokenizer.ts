@@ -8,6 +8,18 @@ export interface TextCodec {
   decode(tokens: readonly number[]): string;
 }
 
+/**
+ * Decodes tokens as they read after other text: after an anchor token, without the anchor's text. Decoders may treat
+ * a sequence's first token differently (SentencePiece's strips its leading space), but generated tokens always
+ * follow a prompt.
+ */
+export function continuationDecoder(codec: TextCodec): (tokens: readonly number[]) => string {
+  const anchor = codec.encode('a').at(0);
+  if (anchor === undefined) return (tokens) => (tokens.length === 0 ? '' : codec.decode(tokens)); // no anchor to be had
+  const anchorLength = codec.decode([anchor]).length;
+  return (tokens) => (tokens.length === 0 ? '' : codec.decode([anchor, ...tokens]).slice(anchorLength));
+}
+
 export class PackageTokenizer implements TextCodec {
   private constructor(private readonly tokenizer: Tokenizer) {}
 

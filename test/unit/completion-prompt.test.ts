@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { crossFileContext } from '../../server/completion/crossFileContext.js';
 import { cursorContext } from '../../server/completion/cursorContext.js';
-import { PromptBuilder } from '../../server/completion/prompt.js';
+import { healedTextOf, PromptBuilder } from '../../server/completion/prompt.js';
 import { stopStringsFor, suggestionComplete } from '../../server/completion/stopRules.js';
 
 // One token per character (FIM markers are one token each), so token budgets can be checked by counting.
@@ -26,26 +26,44 @@ void test('the prompt is PRE prefix SUF suffix MID within the budgets, the windo
   const [, prefix, suffix] = text.split('|');
   assert.ok(prefix.length <= 300 && prefix.length >= 150, `prefix window of ${prefix.length} tokens`);
   assert.ok(suffix.length <= 100, `suffix window of ${suffix.length} tokens`);
-  assert.equal(source.slice(prompt.windowStart, offset), prefix);
+  assert.equal(prompt.healedText, '\n', 'the cursor starts a line: the newline is healed');
+  assert.equal(source.slice(prompt.windowStart, offset), prefix + prompt.healedText);
 });
 
-void test('typing keeps the window start, so each prompt extends the previous one up to the cursor', async () => {
+void test('typing keeps the window start, so each prompt extends the previous one up to its healed text', async () => {
   const builder = new PromptBuilder(charTokenizer, MARKERS);
   const offset = source.indexOf('line 150');
   const typed = 'const answer = 42;';
   const starts = new Set<number>();
-  let previous: number[] | null = null;
+  const healed: string[] = [];
+  let previous: { tokens: number[]; keptLength: number } | null = null;
   for (let i = 0; i <= typed.length; i++) {
     const prefix = source.slice(0, offset) + typed.slice(0, i);
     const prompt = await builder.build({ uri: 'a', prefix, suffix: source.slice(offset), context: '' }, { prefixTokens: 300, suffixTokens: 50 });
     starts.add(prompt.windowStart);
+    healed.push(prompt.healedText);
+    const window = decode(prompt.tokens).split('|')[1];
+    assert.equal(window + prompt.healedText, prefix.slice(prompt.windowStart), 'the window and the healed text spell the prefix');
     if (previous !== null) {
-      const shared: number = previous.findIndex((token, k) => token !== prompt.tokens[k]);
-      assert.equal(shared, 1 + prefix.length - 1 - prompt.windowStart, 'everything before the new character is shared');
+      const differs = previous.tokens.findIndex((token, k) => token !== prompt.tokens[k]);
+      const shared = differs === -1 ? previous.tokens.length : differs;
+      assert.ok(shared >= 1 + previous.keptLength, 'everything the previous prompt held before its healed text is shared');
     }
-    previous = prompt.tokens;
+    previous = { tokens: prompt.tokens, keptLength: window.length };
   }
   assert.equal(starts.size, 1);
+  assert.deepEqual(healed.slice(1, 9), ['c', 'co', 'con', 'cons', 'const', ' ', ' a', ' an'], 'the word being typed is healed');
+});
+
+void test('token healing takes back a word with its space, trailing whitespace or one punctuation mark, ASCII only', () => {
+  assert.equal(healedTextOf('const suff'), ' suff');
+  assert.equal(healedTextOf('  this.mark'), 'mark');
+  assert.equal(healedTextOf('f(a,\n    '), '\n    ');
+  assert.equal(healedTextOf('items.'), '.');
+  assert.equal(healedTextOf('x = déjà'), '', 'not ASCII: left in the prompt');
+  assert.equal(healedTextOf('x = ' + 'a'.repeat(40)), '', 'a word longer than the limit stays');
+  assert.equal(healedTextOf('word'), '', 'a prompt needs something before the healed text');
+  assert.equal(healedTextOf(''), '');
 });
 
 void test('the window moves only once it outgrows its budget, and then by a chunk', async () => {
@@ -63,7 +81,8 @@ void test('the window moves only once it outgrows its budget, and then by a chun
 void test('without FIM markers the prompt is the prefix alone', async () => {
   const builder = new PromptBuilder(charTokenizer, null);
   const prompt = await builder.build({ uri: 'a', prefix: 'abc\ndef', suffix: 'ghi', context: '// ctx\n' }, { prefixTokens: 100, suffixTokens: 100 });
-  assert.equal(decode(prompt.tokens), '// ctx\nabc\ndef');
+  assert.equal(decode(prompt.tokens), '// ctx\nabc\n');
+  assert.equal(prompt.healedText, 'def');
   const withBos = await new PromptBuilder(charTokenizer, MARKERS, 1).build({ uri: 'a', prefix: 'x', suffix: 'y', context: '' }, { prefixTokens: 10, suffixTokens: 10 });
   assert.deepEqual(withBos.tokens, [1, -1, 120, -2, 121, -3], 'BOS, then PRE x SUF y MID');
 });
@@ -79,8 +98,8 @@ void test('an unchanged cross-file context is tokenized once, not again on every
   const first = await builder.build({ uri: 'a', prefix: 'const a', suffix: '', context }, { prefixTokens: 100, suffixTokens: 0 });
   const second = await builder.build({ uri: 'a', prefix: 'const ab', suffix: '', context }, { prefixTokens: 100, suffixTokens: 0 });
   assert.equal(tokenized.filter((text) => text === context).length, 1);
-  assert.equal(decode(first.tokens), context + 'const a');
-  assert.equal(decode(second.tokens), context + 'const ab');
+  assert.equal(decode(first.tokens) + first.healedText, context + 'const a');
+  assert.equal(decode(second.tokens) + second.healedText, context + 'const ab');
   await builder.build({ uri: 'a', prefix: 'const ab', suffix: '', context: '// Path: c.ts\n' }, { prefixTokens: 100, suffixTokens: 0 });
   assert.ok(tokenized.includes('// Path: c.ts\n'), 'a changed context is tokenized');
 });
