@@ -94,6 +94,18 @@ const cases: Case[] = [
     shown: '',
   },
   {
+    name: "line breaks become '\\n', a lone '\\r' included (mid-line: cut at it)",
+    document: 'function f() {\r\n  g(║)\r\n',
+    model: 'a\rb',
+    shown: 'a',
+  },
+  {
+    name: 'CRLF in a multi-line suggestion is inserted as the document line ending',
+    document: 'function f() {\r\n  if (x) {║\r\n}\r\n',
+    model: '\r\n    doIt();\r\n  }\r\n  return 1;',
+    shown: '\n    doIt();\n  }',
+  },
+  {
     name: 'an ordinary single-line suggestion passes unchanged',
     document: 'const total = ║',
     model: 'items.reduce((a, b) => a + b, 0);',

@@ -1,4 +1,5 @@
-// The post-processing pipeline, in order. Each filter only cuts or trims (see filter.ts); '' drops the suggestion.
+// The post-processing pipeline, in order. Each filter only cuts or trims (see filter.ts), line breaks aside; ''
+// drops the suggestion.
 import type { CursorContext } from '../cursorContext.js';
 import { balanceBrackets } from './brackets.js';
 import { trimDuplicatedSuffix } from './duplicatedSuffix.js';
@@ -8,9 +9,10 @@ import { limitLineCount } from './maxLines.js';
 import { dropRepeatsOfNextLines } from './nextLinesRepeat.js';
 import { removeRepetition } from './repetition.js';
 import { limitToSingleLine } from './singleLine.js';
-import { dropTooShort, trimTrailingWhitespace } from './trimWhitespace.js';
+import { dropTooShort, normalizeLineBreaks, trimTrailingWhitespace } from './trimWhitespace.js';
 
 const pipeline: readonly CompletionFilter[] = [
+  normalizeLineBreaks,
   limitToSingleLine,
   removeRepetition,
   limitScopeByIndentation,
