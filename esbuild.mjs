@@ -20,6 +20,7 @@ const entryPoints = {
   bench: 'server/bench/bench.ts',
   benchReplay: 'server/bench/replay.ts',
   benchStorm: 'server/bench/replayStorm.ts',
+  benchQuality: 'server/bench/quality.ts',
 };
 
 await esbuild.build({

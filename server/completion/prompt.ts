@@ -65,12 +65,14 @@ export class PromptBuilder {
     /** null: the model has no FIM tokens, prompts are prefix-only. */
     private readonly fim: FimMarkers | null,
     private readonly bosTokenId: number | null = null,
+    /** Off only to measure what healing buys (npm run bench:quality). */
+    private readonly tokenHealing = true,
   ) {}
 
   async build(input: PromptInput, budget: PromptBudget): Promise<Prompt> {
     const contextTokens = await this.contextTokens(input.context);
     const prefixBudget = Math.max(16, budget.prefixTokens - contextTokens.length);
-    const healedText = healedTextOf(input.prefix);
+    const healedText = this.tokenHealing ? healedTextOf(input.prefix) : '';
     const kept = { ...input, prefix: input.prefix.slice(0, input.prefix.length - healedText.length) };
     const { tokens: prefixTokens, start } = await this.prefixWindow(kept, prefixBudget);
     const bos = this.bosTokenId === null ? [] : [this.bosTokenId];
