@@ -5,7 +5,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, 
 import { basename, dirname, join, resolve } from 'node:path';
 import { ConfigError } from './config.js';
 import { openHfCheckpoint, tensorOf, type HfCheckpoint } from './checkpoint.js';
-import { buildHeadGraph, buildLayerGraph, type WeightRef } from './layerGraphs.js';
+import { buildHeadGraph, buildLayerGraph, buildQkvGraph, type WeightRef } from './layerGraphs.js';
 import { FORMAT, FORMAT_VERSION, type FimTokens, type Manifest } from './manifest.js';
 import { EMBEDDING, FINAL_NORM, LAYER_TENSORS, layerTensorName, LM_HEAD, type LayerTensor } from './tensorNames.js';
 import { WeightsFileWriter } from './weightsFile.js';
@@ -97,6 +97,7 @@ async function writePackage(
   const status = (what: string): void =>
     progress(`${what} (${(weights.bytesWritten / 2 ** 20).toFixed(0)} MiB written, ${((Date.now() - started) / 1000).toFixed(1)} s)`);
   const graphOptions = { weightsFile: WEIGHTS_FILE, quantizedActivations: options.quantizedActivations ?? true };
+  const qkv: string[] = [];
   const layers: string[] = [];
   let embedding: WeightRef;
   let finalNorm: WeightRef;
@@ -112,9 +113,11 @@ async function writePackage(
         const isNorm = t.endsWith('layernorm');
         refs[t] = weights.write(tensorOf(checkpoint, layerTensorName(l, t)), isNorm ? 'fp32' : options.dtype);
       }
-      const file = `layer_${String(l).padStart(2, '0')}.onnx`;
-      writeFileSync(join(dir, file), buildLayerGraph(config, l, refs, graphOptions));
-      layers.push(file);
+      const file = `layer_${String(l).padStart(2, '0')}`;
+      writeFileSync(join(dir, `${file}_qkv.onnx`), buildQkvGraph(config, l, refs, graphOptions));
+      writeFileSync(join(dir, `${file}.onnx`), buildLayerGraph(config, l, refs, graphOptions));
+      qkv.push(`${file}_qkv.onnx`);
+      layers.push(`${file}.onnx`);
       status(`layer ${l + 1}/${config.numLayers}`);
     }
     finalNorm = weights.write(tensorOf(checkpoint, FINAL_NORM), 'fp32');
@@ -141,6 +144,7 @@ async function writePackage(
       ...(embedding.kind === 'nbits' ? { scalesOffset: embedding.scales.offset } : {}),
       ...(embedding.kind === 'nbits' && embedding.biases ? { biasesOffset: embedding.biases.offset } : {}),
     },
+    qkv,
     layers,
     head: 'head.onnx',
     weights: WEIGHTS_FILE,

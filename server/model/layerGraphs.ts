@@ -1,6 +1,6 @@
-// The ONNX graphs of a package (docs/model-package.md): one decoder layer per graph, plus the shared final
-// norm + LM head. Attention is built from standard ops so that any S new tokens can attend to P cached ones
-// (P may be 0) and the engine keeps the cache.
+// The ONNX graphs of a package (docs/model-package.md): two graphs per decoder layer (q/k/v, then attention + MLP,
+// with the engine appending the new keys and values to its cache in between), plus the shared final norm + LM head.
+// Attention is built from standard ops so that any S new tokens can attend to P cached ones (P may be 0).
 import type { ModelConfig } from './config.js';
 import { DataType, GraphBuilder } from './onnxGraph.js';
 import type { LayerTensor } from './tensorNames.js';
@@ -85,17 +85,47 @@ function rmsNorm(g: GraphBuilder, x: string, name: string, ref: WeightRef, eps: 
   return g.op('SimplifiedLayerNormalization', [x, w], { axis: -1, epsilon: { float: eps }, stash_type: 1 });
 }
 
-/** HF rotate_half on x [S, heads, D] with cos/sin [S, 1, D/2]. */
-function rotary(g: GraphBuilder, x: string, cos: string, sin: string, headDim: number, output?: string): string {
-  const half = headDim / 2;
-  const axis = g.ints([2]);
-  const x1 = g.op('Slice', [x, g.ints([0]), g.ints([half]), axis]);
-  const x2 = g.op('Slice', [x, g.ints([half]), g.ints([headDim]), axis]);
-  const out1 = g.op('Sub', [g.op('Mul', [x1, cos]), g.op('Mul', [x2, sin])]);
-  const out2 = g.op('Add', [g.op('Mul', [x2, cos]), g.op('Mul', [x1, sin])]);
-  return g.node('Concat', [out1, out2], { axis: 2 }, { outputs: output ? [output] : 1 })[0];
+/**
+ * First half of a decoder layer: RMSNorm -> q/k/v projections -> rotary on q and k. The engine writes key and value
+ * into its cache before the second half runs, so attention reads the cache as is (no concatenation of past and new).
+ */
+export function buildQkvGraph(
+  config: ModelConfig,
+  layer: number,
+  weights: Record<LayerTensor, WeightRef>,
+  options: GraphOptions,
+): Uint8Array {
+  const { hiddenSize, numHeads: H, numKvHeads: kvH, headDim: D, rmsNormEps: eps } = config;
+  const g = new GraphBuilder(`layer_${layer}_qkv`, options.weightsFile);
+  const name = (t: LayerTensor): string => `layers.${layer}.${t}`;
+  const hidden = g.input('hidden', DataType.Float, ['S', hiddenSize]);
+  const cosIn = g.input('cos', DataType.Float, ['S', D]);
+  const sinIn = g.input('sin', DataType.Float, ['S', D]);
+  g.output('query', DataType.Float, ['S', H * D]);
+  g.output('key', DataType.Float, ['S', kvH, D]);
+  g.output('value', DataType.Float, ['S', kvH, D]);
+
+  const normed = rmsNorm(g, hidden, name('input_layernorm'), weights.input_layernorm, eps);
+  // HF rotary, x * cos + rotate_half(x) * sin, with the tables over the whole head (sin's first half negated, so that
+  // rotate_half is a plain swap of the halves, done as a MatMul with a permutation matrix: exact, one node). The
+  // same roundings as HF's x1*cos - x2*sin and x2*cos + x1*sin.
+  const cos = g.op('Unsqueeze', [cosIn, g.ints([1])]); // [S, 1, D]
+  const sin = g.op('Unsqueeze', [sinIn, g.ints([1])]);
+  const swap = g.floats([D, D], Array.from({ length: D * D }, (_, i) => (Math.floor(i / D) === (i % D + D / 2) % D ? 1 : 0)));
+  const rotary = (x: string, outputs: string[] | 1 = 1): string =>
+    g.node('Add', [g.op('Mul', [x, cos]), g.op('Mul', [g.op('MatMul', [x, swap]), sin])], {}, { outputs })[0];
+  const q = g.op('Reshape', [linear(g, options, normed, name('q_proj'), weights.q_proj), g.ints([-1, H, D])]); // [S, H, D]
+  const k = g.op('Reshape', [linear(g, options, normed, name('k_proj'), weights.k_proj), g.ints([-1, kvH, D])]);
+  g.node('Reshape', [rotary(q), g.ints([-1, H * D])], {}, { outputs: ['query'] });
+  rotary(k, ['key']);
+  g.node('Reshape', [linear(g, options, normed, name('v_proj'), weights.v_proj), g.ints([-1, kvH, D])], {}, { outputs: ['value'] });
+  return g.encode();
 }
 
+/**
+ * Second half: attention of the A query rows over the whole cache of the layer (which already holds the new rows),
+ * o_proj, residual, RMSNorm, MLP, residual. Rows A..S-1 of `hidden` only pad the matmuls (see onnxBackend.ts).
+ */
 export function buildLayerGraph(
   config: ModelConfig,
   layer: number,
@@ -107,51 +137,27 @@ export function buildLayerGraph(
   const g = new GraphBuilder(`layer_${layer}`, options.weightsFile);
   const name = (t: LayerTensor): string => `layers.${layer}.${t}`;
   const hidden = g.input('hidden', DataType.Float, ['S', hiddenSize]);
-  const cosIn = g.input('cos', DataType.Float, ['S', D / 2]);
-  const sinIn = g.input('sin', DataType.Float, ['S', D / 2]);
-  // the cache is head-major: one [P, D] input per kv head, each a zero-copy prefix of the engine's buffer
-  const pastKeys = Array.from({ length: kvH }, (_, h) => g.input(`past_key_${h}`, DataType.Float, ['P', D]));
-  const pastValues = Array.from({ length: kvH }, (_, h) => g.input(`past_value_${h}`, DataType.Float, ['P', D]));
-  const bias = g.input('attention_bias', DataType.Float, ['S', 'S']);
+  const query = g.input('query', DataType.Float, ['A', H * D]);
+  // the cache is head-major: one [T, D] input per kv head, each a zero-copy prefix of the engine's buffer
+  const keys = Array.from({ length: kvH }, (_, h) => g.input(`key_${h}`, DataType.Float, ['T', D]));
+  const values = Array.from({ length: kvH }, (_, h) => g.input(`value_${h}`, DataType.Float, ['T', D]));
+  const bias = g.input('attention_bias', DataType.Float, ['A', 1, 'T']);
+  const padding = g.input('padding', DataType.Float, ['S_minus_A', H * D]);
   g.output('hidden_out', DataType.Float, ['S', hiddenSize]);
-  g.output('key', DataType.Float, ['S', kvH, D]);
-  g.output('value', DataType.Float, ['S', kvH, D]);
 
-  const normed = rmsNorm(g, hidden, name('input_layernorm'), weights.input_layernorm, eps);
-  const q = g.op('Reshape', [linear(g, options, normed, name('q_proj'), weights.q_proj), g.ints([-1, H, D])]); // [S, H, D]
-  const k = g.op('Reshape', [linear(g, options, normed, name('k_proj'), weights.k_proj), g.ints([-1, kvH, D])]);
-  g.node('Reshape', [linear(g, options, normed, name('v_proj'), weights.v_proj), g.ints([-1, kvH, D])], {}, { outputs: ['value'] });
-  const cos = g.op('Unsqueeze', [cosIn, g.ints([1])]); // [S, 1, D/2]
-  const sin = g.op('Unsqueeze', [sinIn, g.ints([1])]);
-  const qRotated = rotary(g, q, cos, sin, D);
-  rotary(g, k, cos, sin, D, 'key');
-
-  // Split scores: Q.K^T against the past (FusedMatMul transB reads the cache view directly; MLAS packs it into its own
-  // panels, but the graph adds no Concat or Transpose of it) and against the S new keys are computed separately and
-  // only the small score rows [G*S, P+S] are concatenated. The values are concatenated (a plain copy of [P, D] per head, no transpose): probs.V must stay ONE
-  // MatMul over all P+S positions, because splitting that sum changes its rounding with P, and a row's result must not
-  // depend on whether the rows before it came in the same pass (test/unit/model-batch-invariance.test.ts).
+  // One MatMul over all T cached positions for the scores and one for probs.V: a row's sums then do not depend on
+  // how many rows run with it (test/unit/model-batch-invariance.test.ts); FusedMatMul transB reads the keys as they
+  // are cached (MLAS packs them into its own panels, but the graph adds no copy).
   const scale = { float: 1 / Math.sqrt(D) };
-  const qGrouped = g.op('Transpose', [g.op('Reshape', [qRotated, g.ints([-1, kvH, G, D])])], { perm: [1, 2, 0, 3] }); // [kvH, G, S, D]
-  const qHeads = g.node('Split', [g.op('Reshape', [qGrouped, g.ints([kvH, -1, D])])], { axis: 0 }, { outputs: kvH }); // [1, G*S, D] each
-  const newKeys = g.node('Split', ['key'], { axis: 1 }, { outputs: kvH }); // [S, 1, D] each
-  const newValues = g.node('Split', ['value'], { axis: 1 }, { outputs: kvH });
-  const contexts = qHeads.map((qHead, h) => {
-    const qh = g.op('Reshape', [qHead, g.ints([-1, D])]); // [G*S, D], rows (group, new token)
-    const scoresPast = g.op('FusedMatMul', [qh, pastKeys[h]], { transB: 1, alpha: scale }, 'com.microsoft'); // [G*S, P]
-    // the causal mask only concerns the new rows (every new token sees the whole past): [G, S, S] + bias [S, S]
-    const qGroups = g.op('Reshape', [qHead, g.ints([G, -1, D])]); // [G, S, D]
-    const kNew = g.op('Reshape', [newKeys[h], g.ints([-1, D])]); // [S, D]
-    const scoresNew = g.op('FusedMatMul', [qGroups, kNew], { transB: 1, alpha: scale }, 'com.microsoft');
-    const maskedNew = g.op('Flatten', [g.op('Add', [scoresNew, bias])], { axis: 2 }); // [G*S, S]
-    const probs = g.op('Softmax', [g.op('Concat', [scoresPast, maskedNew], { axis: 1 })], { axis: -1 }); // [G*S, P+S]
-    const values = g.op('Concat', [pastValues[h], g.op('Reshape', [newValues[h], g.ints([-1, D])])], { axis: 0 }); // [P+S, D]
-    return g.op('MatMul', [probs, values]); // [G*S, D]
+  const queryHeads = g.node('Split', [query], { axis: 1 }, { outputs: kvH }); // [A, G * D] each: the G query heads of kv head h
+  const contexts = queryHeads.map((qHead, h) => {
+    const qh = g.op('Reshape', [qHead, g.ints([-1, G, D])]); // [A, G, D]
+    const scores = g.op('FusedMatMul', [qh, keys[h]], { transB: 1, alpha: scale }, 'com.microsoft'); // [A, G, T]
+    const probs = g.op('Softmax', [g.op('Add', [scores, bias])], { axis: -1 });
+    return g.op('MatMul', [probs, values[h]]); // [A, G, D]
   });
-  const context = g.op('Transpose', [g.op('Reshape', [g.op('Concat', contexts, { axis: 0 }), g.ints([kvH, G, -1, D])])], {
-    perm: [2, 0, 1, 3],
-  }); // [S, kvH, G, D]
-  const attention = g.op('Reshape', [context, g.ints([-1, H * D])]);
+  const context = g.op('Reshape', [g.op('Concat', contexts, { axis: 1 }), g.ints([-1, H * D])]); // [A, H * D], head h*G+g
+  const attention = g.op('Concat', [context, padding], { axis: 0 }); // [S, H * D]: padding rows are never read
   const afterAttention = g.op('Add', [hidden, linear(g, options, attention, name('o_proj'), weights.o_proj)]);
 
   const normed2 = rmsNorm(g, afterAttention, name('post_attention_layernorm'), weights.post_attention_layernorm, eps);

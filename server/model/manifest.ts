@@ -6,7 +6,8 @@ import { PACKAGE_DTYPES, type PackageDtype } from './weightEncoding.js';
 
 export const FORMAT = 'layerskip-onnx';
 // 2: head-major cache inputs past_key_h/past_value_h [P, D] and an [S, S] mask (split attention)
-export const FORMAT_VERSION = 2;
+// 3: two graphs per layer (q/k/v, then attention + MLP over the cache holding the new rows: no Concat of the past)
+export const FORMAT_VERSION = 3;
 
 export interface FimTokens {
   prefix: string;
@@ -37,6 +38,9 @@ export interface Manifest {
   /** How int8/int4 matmuls treat activations: quantized per block of 32 (fast integer kernels) or float. */
   activations: 'fp32' | 'int8';
   embedding: EmbeddingLayout;
+  /** Per layer: RMSNorm + q/k/v + rotary (first half of the layer). */
+  qkv: string[];
+  /** Per layer: attention over the cache, o_proj, MLP (second half). */
   layers: string[];
   head: string;
   weights: string;
@@ -68,10 +72,12 @@ export function readManifest(dir: string): Manifest {
     // the first int4 format was symmetric (no block biases): its embedding rows cannot be decoded as asymmetric
     throw new PackageError(`${file}: int4 package without block biases (an older symmetric int4 format); convert it again`);
   }
-  if (!Array.isArray(manifest.layers) || manifest.layers.length !== manifest.config?.numLayers) {
-    throw new PackageError(`${file}: "layers" must list config.numLayers graphs`);
+  for (const key of ['qkv', 'layers'] as const) {
+    if (!Array.isArray(manifest[key]) || manifest[key].length !== manifest.config?.numLayers) {
+      throw new PackageError(`${file}: "${key}" must list config.numLayers graphs`);
+    }
   }
-  for (const name of [...manifest.layers, manifest.head, manifest.weights, manifest.tokenizer.file]) {
+  for (const name of [...manifest.qkv, ...manifest.layers, manifest.head, manifest.weights, manifest.tokenizer.file]) {
     if (!existsSync(join(dir, name))) throw new PackageError(`${dir}: ${name} named by manifest.json is missing`);
   }
   return manifest;

@@ -9,7 +9,7 @@ import type { KvCache } from '../engine/kvCache.js';
 import type { ModelConfig } from './config.js';
 import { readManifest, type Manifest } from './manifest.js';
 import { checkLayerRange, checkRows } from './backendHelpers.js';
-import { inverseFrequencies, rotaryTables } from './rope.js';
+import { inverseFrequencies, rotaryTables, swapHalvesTables } from './rope.js';
 import { blocksPerRow, decodeRows, rowBytes } from './weightEncoding.js';
 
 export type ExecutionProvider = 'cpu' | 'webgpu' | 'cuda';
@@ -38,6 +38,8 @@ export class OnnxBackend implements LayerBackend {
     readonly manifest: Manifest,
     /** The provider actually in use (after any fallback). */
     readonly executionProvider: ExecutionProvider,
+    /** Per layer: q/k/v, then attention + MLP (docs/model-package.md). */
+    private readonly qkv: ort.InferenceSession[],
     private readonly layers: ort.InferenceSession[],
     private readonly head: ort.InferenceSession,
     weightsPath: string,
@@ -69,9 +71,13 @@ export class OnnxBackend implements LayerBackend {
       provider = 'cpu';
       head = await create(manifest.head, provider);
     }
+    const qkv: ort.InferenceSession[] = [];
     const layers: ort.InferenceSession[] = [];
-    for (const file of manifest.layers) layers.push(await create(file, provider));
-    return new OnnxBackend(manifest, provider, layers, head, join(dir, manifest.weights));
+    for (let l = 0; l < manifest.layers.length; l++) {
+      qkv.push(await create(manifest.qkv[l], provider));
+      layers.push(await create(manifest.layers[l], provider));
+    }
+    return new OnnxBackend(manifest, provider, qkv, layers, head, join(dir, manifest.weights));
   }
 
   /** Embedding rows read straight from weights.bin (page cache), dequantized for int8/int4. */
@@ -118,36 +124,47 @@ export class OnnxBackend implements LayerBackend {
   async runLayers(from: number, to: number, hidden: Float32Array, cache: KvCache): Promise<Float32Array> {
     checkLayerRange(this.config, from, to);
     const realRows = checkRows(this.config, hidden);
-    const { hiddenSize, numKvHeads, headDim } = this.config;
+    const { hiddenSize, numHeads, numKvHeads, headDim } = this.config;
     const { input, rows } = this.padded(hidden, realRows);
+    // Attention runs for the real rows only, unless that leaves a single row per kv head: MLAS multiplies one row
+    // (M = 1) with another kernel than several, and a row's result must not depend on the rows run with it.
+    const attentionRows = (numHeads / numKvHeads) * realRows >= 2 ? realRows : rows;
     const cacheRow = realRows * numKvHeads * headDim; // only the real rows enter the cache
     let x = input;
     // layers usually share one cache length: build the position inputs once per distinct length
     let positions: { past: number; cos: ort.Tensor; sin: ort.Tensor; bias: ort.Tensor } | undefined;
+    const paddingRows = rows - attentionRows;
+    const padding = new ort.Tensor('float32', new Float32Array(paddingRows * numHeads * headDim), [paddingRows, numHeads * headDim]);
     for (let layer = from; layer < to; layer++) {
       const past = cache.length(layer);
       if (positions?.past !== past) {
-        const { cos, sin } = rotaryTables(this.inverse, past, rows);
+        const { cos, sin } = swapHalvesTables(rotaryTables(this.inverse, past, rows), headDim / 2);
         positions = {
           past,
-          cos: new ort.Tensor('float32', cos, [rows, headDim / 2]),
-          sin: new ort.Tensor('float32', sin, [rows, headDim / 2]),
-          bias: new ort.Tensor('float32', causalBias(rows), [rows, rows]),
+          cos: new ort.Tensor('float32', cos, [rows, headDim]),
+          sin: new ort.Tensor('float32', sin, [rows, headDim]),
+          bias: new ort.Tensor('float32', causalBias(attentionRows, past, realRows), [attentionRows, 1, past + realRows]),
         };
       }
+      const layerInput = new ort.Tensor('float32', x, [rows, hiddenSize]);
+      const projected = await this.qkv[layer].run({ hidden: layerInput, cos: positions.cos, sin: positions.sin });
+      cache.append(layer, (projected.key.data as Float32Array).subarray(0, cacheRow), (projected.value.data as Float32Array).subarray(0, cacheRow));
+      const total = past + realRows;
       const feeds: Record<string, ort.Tensor> = {
-        hidden: new ort.Tensor('float32', x, [rows, hiddenSize]),
-        cos: positions.cos,
-        sin: positions.sin,
+        hidden: layerInput,
+        query: new ort.Tensor('float32', (projected.query.data as Float32Array).subarray(0, attentionRows * numHeads * headDim), [
+          attentionRows,
+          numHeads * headDim,
+        ]),
         attention_bias: positions.bias,
+        padding,
       };
       for (let head = 0; head < numKvHeads; head++) {
-        // zero-copy views of each kv head's valid cache prefix
-        feeds[`past_key_${head}`] = new ort.Tensor('float32', cache.pastKeys(layer, head), [past, headDim]);
-        feeds[`past_value_${head}`] = new ort.Tensor('float32', cache.pastValues(layer, head), [past, headDim]);
+        // zero-copy views of each kv head's cache, the new rows included
+        feeds[`key_${head}`] = new ort.Tensor('float32', cache.pastKeys(layer, head), [total, headDim]);
+        feeds[`value_${head}`] = new ort.Tensor('float32', cache.pastValues(layer, head), [total, headDim]);
       }
       const out = await this.layers[layer].run(feeds);
-      cache.append(layer, (out.key.data as Float32Array).subarray(0, cacheRow), (out.value.data as Float32Array).subarray(0, cacheRow));
       x = out.hidden_out.data as Float32Array;
     }
     return x.subarray(0, realRows * hiddenSize);
@@ -172,17 +189,18 @@ export class OnnxBackend implements LayerBackend {
   }
 
   async dispose(): Promise<void> {
-    for (const session of [...this.layers, this.head]) await session.release();
+    for (const session of [...this.qkv, ...this.layers, this.head]) await session.release();
     closeSync(this.weightsFd);
   }
 }
 
 /**
- * [S, S], the mask over the new rows only (every new token sees the whole past): 0 where new token i may attend to new
- * token j (j <= i), -inf elsewhere.
+ * [A, 1, P + R], the mask of the A attention rows over the cache after the R real rows were appended: new token i
+ * sees positions <= P + i (0), not the later ones (-inf); padding rows (i >= R) see everything, their result is unused.
  */
-function causalBias(rows: number): Float32Array {
-  const bias = new Float32Array(rows * rows);
-  for (let i = 0; i < rows; i++) bias.fill(-Infinity, i * rows + i + 1, (i + 1) * rows);
+function causalBias(attentionRows: number, past: number, realRows: number): Float32Array {
+  const total = past + realRows;
+  const bias = new Float32Array(attentionRows * total);
+  for (let i = 0; i < realRows; i++) bias.fill(-Infinity, i * total + past + i + 1, (i + 1) * total);
   return bias;
 }

@@ -48,6 +48,11 @@ export class GraphBuilder {
     return this.inline(DataType.Int64, [values.length], raw);
   }
 
+  /** A float32 constant. */
+  floats(dims: number[], values: ArrayLike<number>): string {
+    return this.inline(DataType.Float, dims, Buffer.from(Float32Array.from(values).buffer));
+  }
+
   /** A float32 scalar constant. */
   scalar(value: number): string {
     const raw = Buffer.alloc(4);

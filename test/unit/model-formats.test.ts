@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { ConfigError, parseHfConfig } from '../../server/model/config.js';
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16, f32ToHalves, halvesToF32 } from '../../server/model/float16.js';
+import { FORMAT, FORMAT_VERSION, readManifest } from '../../server/model/manifest.js';
 import { readHeader, readRows, readTensor, SafetensorsError, writeSafetensors } from '../../server/model/safetensors.js';
 import { decodeRows, encodeRows } from '../../server/model/weightEncoding.js';
 import { FAMILIES, generateCheckpoint } from '../support/checkpoints.js';
@@ -194,4 +195,10 @@ void test('generated tokenizers load in @huggingface/tokenizers and round-trip c
       assert.equal(tokenizer.encode('▁<MID>').ids.length, 1);
     }
   }
+});
+
+void test('a package of an older format version is refused with a message to convert it again', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'old-format-'));
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ format: FORMAT, formatVersion: FORMAT_VERSION - 1 }));
+  assert.throws(() => readManifest(dir), new RegExp(`format version ${FORMAT_VERSION - 1} is not supported.*convert it again`));
 });
