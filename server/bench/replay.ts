@@ -64,9 +64,12 @@ async function main(): Promise<void> {
   const model = await modelPath(values.model);
   const source = readFileSync(values.file, 'utf8');
   const chars = Number(values.chars);
-  // Type a span from the middle of the file, starting at a line start: the text around it is already there.
+  // Write about `chars` characters of whole lines from the middle of the file into an empty line, as when adding
+  // code to an existing file: the cursor ends each line (nothing after it but the following lines), and the text
+  // around the span is already there.
   const start = source.indexOf('\n', Math.floor(source.length * 0.4)) + 1;
-  const typed = source.slice(start, start + chars);
+  const end = source.indexOf('\n', start + chars - 1);
+  const typed = source.slice(start, end < 0 ? source.length : end);
   let text = source.slice(0, start) + source.slice(start + typed.length);
   const uri = 'file:///replay/' + values.file.split('/').pop();
   const random = seededRandom(Number(values.seed));
@@ -144,13 +147,21 @@ async function main(): Promise<void> {
     keystrokes: outcomes.length,
     requests: outcomes.filter((o) => o.requested).length,
     completionsRun: stats.length,
+    completionsWithSuggestion: stats.filter((s) => s.delivered).length,
     keystrokesWithGhostText: shownGhosts.length,
     cacheHitShare: shownGhosts.length === 0 ? 0 : shownGhosts.filter((o) => o.fromCache).length / shownGhosts.length,
+    /** Typed characters the ghost text on screen had predicted (each one a keystroke served by the typing cache). */
+    predictedCharacterShare: outcomes.filter((o) => o.fromCache).length / outcomes.length,
     keystrokeToFirstGhostMs: {
       allP50: percentile(shownGhosts.map((o) => o.ghostMs ?? 0), 50),
       allP95: percentile(shownGhosts.map((o) => o.ghostMs ?? 0), 95),
       fromModelP50: percentile(fromModel, 50),
       fromModelP95: percentile(fromModel, 95),
+    },
+    serverMs: {
+      timeToFirstTokenP50: percentile(stats.map((s) => s.timeToFirstTokenMs), 50),
+      firstLineP50: percentile(stats.flatMap((s) => (s.firstLineMs === null ? [] : [s.firstLineMs])), 50),
+      tokensPerSecondP50: percentile(stats.map((s) => s.tokensPerSecond), 50),
     },
     serverPromptCacheReuse: promptTokens === 0 ? 0 : cachedTokens / promptTokens,
     meanAcceptanceRate: stats.length === 0 ? null : stats.reduce((sum, s) => sum + s.acceptanceRate, 0) / stats.length,
@@ -166,9 +177,11 @@ async function main(): Promise<void> {
     [
       `replay of ${report.keystrokes} keystrokes from ${values.file}`,
       `model: ${report.model} (${report.device}); suggestions capped at ${report.maxNewTokens} tokens`,
-      `requests sent: ${report.requests} (debounce skipped ${report.keystrokes - report.requests - shownGhosts.filter((o) => o.fromCache).length}), completions run: ${report.completionsRun}`,
+      `requests sent: ${report.requests} (debounce skipped ${report.keystrokes - report.requests - shownGhosts.filter((o) => o.fromCache).length}), completions run: ${report.completionsRun} (${report.completionsWithSuggestion} with a suggestion)`,
       `keystrokes with ghost text: ${report.keystrokesWithGhostText}; from the typing cache: ${(report.cacheHitShare * 100).toFixed(1)}%`,
+      `typed characters the ghost text had predicted: ${(report.predictedCharacterShare * 100).toFixed(1)}%`,
       `keystroke -> first ghost text: p50 ${ms(k.allP50)}, p95 ${ms(k.allP95)} (model only: p50 ${ms(k.fromModelP50)}, p95 ${ms(k.fromModelP95)})`,
+      `server: time to first token p50 ${ms(report.serverMs.timeToFirstTokenP50)}, first line p50 ${ms(report.serverMs.firstLineP50)}, ${report.serverMs.tokensPerSecondP50?.toFixed(0) ?? '–'} tokens/s`,
       `server prompt-cache reuse: ${(report.serverPromptCacheReuse * 100).toFixed(1)}% of prompt tokens`,
       `server CPU: ${report.serverCpuSeconds?.toFixed(1) ?? '–'} s over ${wallSeconds.toFixed(1)} s wall; RSS ${report.serverRssMiB?.toFixed(0) ?? '–'} MiB`,
       `written to ${values.out}`,
