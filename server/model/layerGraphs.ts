@@ -85,6 +85,14 @@ function rmsNorm(g: GraphBuilder, x: string, name: string, ref: WeightRef, eps: 
   return g.op('SimplifiedLayerNormalization', [x, w], { axis: -1, epsilon: { float: eps }, stash_type: 1 });
 }
 
+/** What both halves of a decoder layer start from: the builder, the layer's tensor names, the `hidden` input. */
+function layerGraphStart(config: ModelConfig, graphName: string, layer: number, options: GraphOptions) {
+  const g = new GraphBuilder(graphName, options.weightsFile);
+  const name = (t: LayerTensor): string => `layers.${layer}.${t}`;
+  const hidden = g.input('hidden', DataType.Float, ['S', config.hiddenSize]);
+  return { g, name, hidden };
+}
+
 /**
  * First half of a decoder layer: RMSNorm -> q/k/v projections -> rotary on q and k. The engine writes key and value
  * into its cache before the second half runs, so attention reads the cache as is (no concatenation of past and new).
@@ -95,10 +103,8 @@ export function buildQkvGraph(
   weights: Record<LayerTensor, WeightRef>,
   options: GraphOptions,
 ): Uint8Array {
-  const { hiddenSize, numHeads: H, numKvHeads: kvH, headDim: D, rmsNormEps: eps } = config;
-  const g = new GraphBuilder(`layer_${layer}_qkv`, options.weightsFile);
-  const name = (t: LayerTensor): string => `layers.${layer}.${t}`;
-  const hidden = g.input('hidden', DataType.Float, ['S', hiddenSize]);
+  const { numHeads: H, numKvHeads: kvH, headDim: D, rmsNormEps: eps } = config;
+  const { g, name, hidden } = layerGraphStart(config, `layer_${layer}_qkv`, layer, options);
   const cosIn = g.input('cos', DataType.Float, ['S', D]);
   const sinIn = g.input('sin', DataType.Float, ['S', D]);
   g.output('query', DataType.Float, ['S', H * D]);
@@ -134,9 +140,7 @@ export function buildLayerGraph(
 ): Uint8Array {
   const { hiddenSize, numHeads: H, numKvHeads: kvH, headDim: D, rmsNormEps: eps } = config;
   const G = H / kvH; // query heads per kv head: head h reads kv head floor(h / G)
-  const g = new GraphBuilder(`layer_${layer}`, options.weightsFile);
-  const name = (t: LayerTensor): string => `layers.${layer}.${t}`;
-  const hidden = g.input('hidden', DataType.Float, ['S', hiddenSize]);
+  const { g, name, hidden } = layerGraphStart(config, `layer_${layer}`, layer, options);
   const query = g.input('query', DataType.Float, ['A', H * D]);
   // the cache is head-major: one [T, D] input per kv head, each a zero-copy prefix of the engine's buffer
   const keys = Array.from({ length: kvH }, (_, h) => g.input(`key_${h}`, DataType.Float, ['T', D]));
