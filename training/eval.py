@@ -97,7 +97,7 @@ def continuations(model, tok, prompts: list[tuple[str, list[int]]], max_new: int
     out = []
     for name, prompt in prompts:
         gen = model.generate_greedy(prompt, max_new, stop)
-        seq = torch.tensor([prompt + gen])
+        seq = torch.tensor([prompt + gen], device=next(model.parameters()).device)
         # only the continuation's positions need the 30 heads (the head is the costliest part here)
         preds = {l: logits[0].argmax(-1).tolist() for l, logits in exit_pass(model, seq[:, :-1], len(prompt) - 1)}
         out.append({"name": name, "prompt_tokens": len(prompt), "tokens": gen, "text": tok.decode(gen, skip_special_tokens=False),

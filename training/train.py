@@ -115,10 +115,11 @@ def train(cfg: dict, work: Path, max_minutes: float | None, t0: float) -> bool:
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["opt"])
         step, train_seconds, history = state["step"], state["train_seconds"], state["history"]
-        gen.set_state(state["gen"])
-        torch.set_rng_state(state["torch_rng"])
+        # map_location moved the RNG states onto the GPU too; they must be CPU byte tensors
+        gen.set_state(state["gen"].cpu())
+        torch.set_rng_state(state["torch_rng"].cpu())
         if state["cuda_rng"] is not None and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(state["cuda_rng"])
+            torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda_rng"]])
         log(f"resumed at step {step}")
     stream = load_stream(work / "tokens", "train")
     L = model.config.num_hidden_layers

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Run ON THE GPU MACHINE, the same command every time (each call is capped at 10 minutes; every stage resumes):
-#   call 1: carry training/work/carry-a            -> stages the first GGUF part
-#   call 2: carry training/work/carry-b            -> imports SmolLM2, builds the corpus, trains ~8 minutes
-#   call 3: (no carry needed)                      -> trains on, then evaluates before/after, report into $OUT
-#   calls 4..8: EXPORT_PART=0..4 bash training/gpu/run.sh  -> 4 pieces of 15 MB of the trained bf16 weights into $OUT
-#              ($OUT brings back at most 8 files of 16 MiB, 64 MiB in all); join them here with `cat` in order
-# Ignored folders under training/work/ stay on the machine between calls while it is warm.
+#   call 1: carry training/work/carry-a  -> stages the first GGUF part
+#   call 2: carry training/work/carry-b  -> imports SmolLM2, builds the corpus, trains until max_minutes
+#   call 3: (no carry needed)            -> trains on, evaluates before/after, packs the weights (ship.py) and returns
+#                                           meta.tar.xz (report, evals, config, layerskip.json, tokenizer) + parts 00-03
+#   call 4: SHIP_PART=1 bash training/gpu/run.sh -> parts 04-07 + weights.sha256
+#   here:   python3 training/gpu/ship.py unpack --parts DIR --out FOLDER/model.safetensors
+# ($OUT brings back at most 8 files and 64 MiB per call.) Ignored folders under training/work/ stay on the machine
+# between calls while it is warm.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 G=training/work/gpu
@@ -13,15 +15,9 @@ OUT=${OUT:-$G/out}
 mkdir -p "$G/stage" "$OUT"
 export PYTHONUNBUFFERED=1
 PY=${PYTHON:-python3}  # the GPU image's python3 holds PyTorch, tokenizers, numpy, safetensors
-if [ -n "${EXPORT_PART:-}" ]; then
-  f=$G/final/model.safetensors
-  for j in 0 1 2 3; do
-    i=$((EXPORT_PART * 4 + j))
-    dd if="$f" of="$OUT/model.safetensors.part$(printf %02d $i)" bs=15000000 skip=$i count=1 status=none
-    [ -s "$OUT/model.safetensors.part$(printf %02d $i)" ] || rm "$OUT/model.safetensors.part$(printf %02d $i)"
-  done
-  [ "$EXPORT_PART" = 0 ] && cp "$G/final/config.json" "$G/final/layerskip.json" "$OUT/" && sha256sum "$f" > "$OUT/model.sha256"
-  ls -l "$OUT"; exit 0
+ship_parts() { for i in "$@"; do [ -f "$G/ship/weights.part$i" ] && cp "$G/ship/weights.part$i" "$OUT/"; done; ls -l "$OUT"; }
+if [ -n "${SHIP_PART:-}" ]; then
+  ship_parts $(seq -f %02g $((SHIP_PART * 4)) $((SHIP_PART * 4 + 3))); cp "$G/ship/weights.sha256" "$OUT/"; exit 0
 fi
 [ -f training/work/carry-a/gguf.part0 ] && cp training/work/carry-a/gguf.part0 "$G/stage/"
 if [ ! -f "$G/smollm2-hf/model.safetensors" ]; then
@@ -49,3 +45,8 @@ done
 $PY training/report.py --before "$OUT/eval-base.json" --after "$OUT/eval-final.json" --work "$G" \
   --config training/configs/smollm2-gpu.json --label "GPU run" --out "$OUT/training-report.md"
 cp "$G/corpus/manifest.json" "$OUT/corpus-manifest.json"
+[ -f "$G/ship/weights.sha256" ] || $PY training/gpu/ship.py pack --model "$G/final" --out "$G/ship"
+cp "$G/final/config.json" "$G/final/layerskip.json" "$G/final/tokenizer.json" "$G/final/tokenizer_config.json" \
+  "$G/final/special_tokens_map.json" "$G/final/generation_config.json" "$OUT/"
+(cd "$OUT" && tar -cJf meta.tar.xz --remove-files ./*.json ./*.md)
+ship_parts 00 01 02 03

@@ -1,0 +1,76 @@
+"""Brings a trained checkpoint back from the GPU machine in as few device calls as possible, in the form the
+repository keeps it (training/checkpoints/).
+
+The device tool returns at most 64 MiB per call, and the trained bf16 weights are 270 MB (5 calls). This stores
+every matrix as int8 with one fp16 scale per group of 64 input columns (the bundled package quantises to int4
+afterwards, and an fp16 GPU package loses 0.4% of a group's largest value at most), everything else as float32,
+gzips it (Python and Node both read gzip without extra packages) and cuts it into parts of 16 MB:
+
+    weights.partNN = gzip( u64le n | JSON header (n bytes) | data ), cut every 16,000,000 bytes
+    header = {tensor: {"shape": [..], "q": [offset, bytes], "scale": [offset, bytes]} | {"shape": [..], "raw": [...]}}
+    weights.sha256 = sha256 of the joined parts
+
+`scripts/unpack-checkpoint.ts` turns it back into a float32 Hugging Face checkpoint (npm run setup-model does).
+
+    python3 training/gpu/ship.py --model WORK/final --out DIR
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+GROUP = 64
+PART_BYTES = 16_000_000  # 4 parts + a small file stay under the tool's 64 MiB per call
+
+
+def quantize(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    groups = w.reshape(-1, GROUP)
+    scale = np.abs(groups).max(axis=1, keepdims=True) / 127
+    q = np.round(groups / np.where(scale == 0, 1, scale)).astype(np.int8)
+    return q.reshape(w.shape), scale.astype(np.float16).reshape(-1)
+
+
+def pack(model: Path, out: Path) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from layerskip.checkpoint import load_state_dict  # torch: only where the checkpoint was trained
+
+    tensors = load_state_dict(model)
+    header, blobs, offset = {}, [], 0
+    for name in sorted(tensors):
+        w = tensors[name].float().numpy()
+        if w.ndim == 2 and w.shape[1] % GROUP == 0:
+            q, scale = quantize(w)
+            parts = {"q": q.tobytes(), "scale": scale.tobytes()}
+        else:
+            parts = {"raw": w.astype(np.float32).tobytes()}
+        header[name] = {"shape": list(w.shape)}
+        for kind, blob in parts.items():
+            header[name][kind] = [offset, len(blob)]
+            offset += len(blob)
+            blobs.append(blob)
+    head = json.dumps(header).encode()
+    out.mkdir(parents=True, exist_ok=True)
+    packed = gzip.compress(len(head).to_bytes(8, "little") + head + b"".join(blobs), compresslevel=6, mtime=0)
+    (out / "weights.sha256").write_text(hashlib.sha256(packed).hexdigest() + "\n")
+    for i in range(0, len(packed), PART_BYTES):
+        (out / f"weights.part{i // PART_BYTES:02d}").write_bytes(packed[i : i + PART_BYTES])
+    print(f"{len(tensors)} tensors -> {len(packed):,} bytes in {-(-len(packed) // PART_BYTES)} parts")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", type=Path, required=True, help="the trained checkpoint folder (WORK/final)")
+    ap.add_argument("--out", type=Path, required=True)
+    args = ap.parse_args()
+    pack(args.model, args.out)
+
+
+if __name__ == "__main__":
+    main()
