@@ -3,11 +3,12 @@
 # the device tool's 64 MiB limit. The machine has no network and no node_modules, so it gets:
 #   training/work/carry-a/  first part of the SmolLM2 GGUF
 #   training/work/carry-b/  rest of the GGUF + its sha256, the gguf wheel (the importer's reader), an npm code corpus
-# Usage: bash training/gpu/pack.sh [PATH/TO/SmolLM2-135M-Instruct.Q4_1.gguf]  (default: where `npm run setup-model` puts it)
+# Usage: bash training/gpu/pack.sh [PATH/TO/SmolLM2-135M-Instruct.Q4_1.gguf]  (default: training/import/fetch-base.sh fetches it)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-GGUF=${1:-training/work/default-model/SmolLM2-135M-Instruct.Q4_1.gguf}
-[ -f "$GGUF" ] || { echo "no GGUF at $GGUF: run npm run setup-model, or pass its path"; exit 2; }
+[ -n "${1:-}" ] || bash training/import/fetch-base.sh
+GGUF=${1:-training/work/base-model/SmolLM2-135M-Instruct.Q4_1.gguf}
+[ -f "$GGUF" ] || { echo "no GGUF at $GGUF"; exit 2; }
 A=training/work/carry-a B=training/work/carry-b
 rm -rf "$A" "$B" && mkdir -p "$A" "$B/wheels"
 head -c 50000000 "$GGUF" > "$A/gguf.part0"
