@@ -19,7 +19,9 @@ export async function loadPackageEngine(dir: string, options: PackageEngineOptio
       device: backend.executionProvider,
       manifest,
       recommendations: { exitLayer: manifest.layerskip.recommendedExitLayer, draftLength: manifest.layerskip.recommendedDraftLength },
-      extraStopTokens: fim === null ? [] : [fim.ids.eot],
+      // <EOT> ends the middle; <PRE>, <SUF> or <MID> inside it means the model lost the layout (an under-trained
+      // FIM model does this): nothing after such a marker belongs to the suggestion, and its text must not show.
+      extraStopTokens: fim === null ? [] : [fim.ids.eot, fim.ids.prefix, fim.ids.suffix, fim.ids.middle],
     });
   } catch (error) {
     await backend.dispose();
