@@ -116,7 +116,6 @@ export async function selfSpeculativeStep(
     return forwardRemainder(state, exitStates.subarray(0, (d + 1) * hiddenSize), exitLayer);
   });
   const verdict = await state.chooser.verify(targets, proposals);
-  policy.record(d, verdict.acceptedDrafts);
   commit(state, verdict.tokens);
   return { tokens: verdict.tokens, drafted: d, acceptedDrafts: verdict.acceptedDrafts };
 }

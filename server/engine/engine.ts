@@ -5,6 +5,7 @@
  */
 import type { ModelConfig } from '../model/config.js';
 import type { LayerBackend } from './backend.js';
+import { DraftPolicies } from './draftPolicy.js';
 import { generate, type GenerationOptions, type GenerationResult } from './generation.js';
 import { defaultRecommendations, layersUsed, resolveParams, type GenerationParams, type Recommendations } from './params.js';
 import { PromptCache } from './promptCache.js';
@@ -39,6 +40,8 @@ export class Engine {
   private readonly stopTokens: number[];
   private readonly recommendations: Recommendations;
   private readonly vocabulary: VocabularyText;
+  /** The adaptive draft policy learns what steps cost on this model; it carries that from one generation to the next. */
+  private readonly draftPolicies = new DraftPolicies();
   /** Generations share the KV cache, so they run one after another. */
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -92,7 +95,8 @@ export class Engine {
     params.maxNewTokens = Math.min(params.maxNewTokens, backend.config.maxPositionEmbeddings - tokens.length);
     const cachedTokens = this.promptCache.reuse(tokens, layersUsed(params, backend.config));
     try {
-      const job = { backend, cache: this.promptCache.cache, tokens, cachedTokens, params, codec, stopTokens: this.stopTokens, vocabulary: this.vocabulary, device };
+      const policy = this.draftPolicies.for(params);
+      const job = { backend, cache: this.promptCache.cache, tokens, cachedTokens, params, codec, stopTokens: this.stopTokens, vocabulary: this.vocabulary, device, policy };
       const result = await generate(job, options);
       this.promptCache.remember(tokens); // generate() extended it with every committed token
       return result;

@@ -5,7 +5,7 @@
  */
 import type { LayerBackend } from './backend.js';
 import { autoregressiveStep, prefill, selfSpeculativeStep, type DecodeState, type StepOutcome } from './decode.js';
-import { AdaptiveDraft, FixedDraft, type DraftPolicy } from './draftPolicy.js';
+import type { DraftPolicy } from './draftPolicy.js';
 import type { KvCache } from './kvCache.js';
 import { layersUsed, type GenerationParams } from './params.js';
 import { seededRandom } from './sampling.js';
@@ -45,6 +45,8 @@ export interface GenerationJob {
   /** Every token's text, for token healing (params.healedText). */
   vocabulary: VocabularyText;
   device: string;
+  /** Self-speculative draft lengths; the engine keeps an adaptive policy across generations (draftPolicy.ts). */
+  policy: DraftPolicy;
 }
 
 export async function generate(job: GenerationJob, options: GenerationOptions = {}): Promise<GenerationResult> {
@@ -54,7 +56,6 @@ export async function generate(job: GenerationJob, options: GenerationOptions = 
   const chooser = chooserFor(params, backend, clock);
   const state: DecodeState = { backend, cache: job.cache, tokens: job.tokens, chooser, clock, endTokens: job.stopTokens };
   const promptTokens = job.tokens.length;
-  const policy: DraftPolicy = params.adaptiveDraft ? new AdaptiveDraft(params.draftLength, params.draftConfidenceThreshold) : new FixedDraft(params.draftLength);
   const text = new TextStream(job.codec, params.stopStrings, params.healedText);
   const healing = new HealingConstraint(params.healedText, job.vocabulary);
   const generated: number[] = [];
@@ -66,7 +67,7 @@ export async function generate(job: GenerationJob, options: GenerationOptions = 
       if (options.signal?.aborted) return 'cancelled';
       if (params.timeBudgetMs !== null && performance.now() - started >= params.timeBudgetMs) return 'time-budget';
       const outcome = healing.done
-        ? await step(state, params, policy, params.maxNewTokens - generated.length)
+        ? await step(state, params, job.policy, params.maxNewTokens - generated.length)
         : await autoregressiveStep(state, layersUsed(params, backend.config), healing.allowedTokens());
       healing.advance(outcome.tokens);
       steps++;
@@ -106,16 +107,21 @@ export async function generate(job: GenerationJob, options: GenerationOptions = 
   return { tokens: generated, text: text.fullText, stopReason, stats };
 }
 
-/** One step of the mode; never produces more than `remaining` tokens. */
-function step(state: DecodeState, params: GenerationParams, policy: DraftPolicy, remaining: number): Promise<StepOutcome> {
+/** One step of the mode; never produces more than `remaining` tokens. Self-speculative steps are timed for the policy. */
+async function step(state: DecodeState, params: GenerationParams, policy: DraftPolicy, remaining: number): Promise<StepOutcome> {
   const L = state.backend.config.numLayers;
   switch (params.mode) {
     case 'full':
       return autoregressiveStep(state, L);
     case 'early-exit':
       return autoregressiveStep(state, params.exitLayer);
-    case 'self-speculative':
-      return selfSpeculativeStep(state, params.exitLayer, policy, Math.min(policy.budget(), remaining - 1));
+    case 'self-speculative': {
+      const started = performance.now();
+      const outcome = await selfSpeculativeStep(state, params.exitLayer, policy, Math.min(policy.budget(), remaining - 1));
+      const { drafted, acceptedDrafts: accepted, tokens } = outcome;
+      policy.record({ drafted, accepted, tokens: tokens.length, ms: performance.now() - started });
+      return outcome;
+    }
   }
 }
 
