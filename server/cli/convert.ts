@@ -1,5 +1,5 @@
 // `layerskip convert <hf-checkpoint-dir> <out-dir> [--dtype fp32|fp16|int8|int4] [--force] [--exit-layer E]
-//   [--draft d] [--float-activations] [--embedding-dtype D]`
+//   [--draft d] [--float-activations] [--embedding-dtype D] [--no-fim-prompts]`
 import { parseArgs } from 'node:util';
 import { convertCheckpoint } from '../model/convert.js';
 import { PACKAGE_DTYPES, type PackageDtype } from '../model/weightEncoding.js';
@@ -8,7 +8,8 @@ const USAGE =
   'usage: layerskip convert <hf-checkpoint-dir> <out-dir> [--dtype fp32|fp16|int8|int4] [--force] [--exit-layer E]\n' +
   '         [--draft d]  (recommended E and d for the manifest; default: the checkpoint\'s layerskip.json)\n' +
   '         [--float-activations]  (int8/int4: float instead of int8 activations; exact but slow)\n' +
-  '         [--embedding-dtype fp32|fp16|int8|int4]  (token embedding and LM head; default: --dtype)';
+  '         [--embedding-dtype fp32|fp16|int8|int4]  (token embedding and LM head; default: --dtype)\n' +
+  '         [--no-fim-prompts]  (prefix-only prompts although the tokenizer has FIM tokens, which then end generation)';
 
 export const command = {
   summary: 'convert a Hugging Face Llama checkpoint into a LayerSkip model package',
@@ -23,6 +24,7 @@ export const command = {
         draft: { type: 'string' },
         'float-activations': { type: 'boolean', default: false },
         'embedding-dtype': { type: 'string' },
+        'no-fim-prompts': { type: 'boolean', default: false },
       },
     });
     if (positionals.length !== 2) throw new Error(USAGE);
@@ -47,6 +49,7 @@ export const command = {
       recommendedExitLayer: exitLayer,
       recommendedDraftLength: draftLength,
       quantizedActivations: !values['float-activations'],
+      fimPrompts: !values['no-fim-prompts'],
       onProgress: (message) => process.stderr.write(`convert: ${message}\n`),
       signal: interrupt.signal,
     }).finally(() => process.off('SIGINT', onSignal).off('SIGTERM', onSignal));

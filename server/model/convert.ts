@@ -34,6 +34,11 @@ export interface ConvertOptions {
   quantizedActivations?: boolean;
   /** Checked between layers (the work in between is synchronous); an abort removes the partial package. */
   signal?: AbortSignal;
+  /**
+   * false: prompts stay prefix-only although the tokenizer has FIM tokens (a model whose infilling is worse than its
+   * plain completion: the bundled one); the FIM tokens become end tokens, since nothing after one is plain code.
+   */
+  fimPrompts?: boolean;
 }
 
 const WEIGHTS_FILE = 'weights.bin';
@@ -130,12 +135,14 @@ async function writePackage(
   status('head');
   copyFileSync(tokenizer.file, join(dir, 'tokenizer.json'));
   if (tokenizer.config) copyFileSync(tokenizer.config, join(dir, 'tokenizer_config.json'));
+  const fim = options.fimPrompts === false ? null : tokenizer.fim;
+  const fimAsEnd = tokenizer.fim && !fim ? Object.values(tokenizer.fim.ids) : [];
   const manifest: Manifest = {
     format: FORMAT,
     formatVersion: FORMAT_VERSION,
     architecture: 'llama',
     dtype: options.dtype,
-    config,
+    config: { ...config, eosTokenIds: [...config.eosTokenIds, ...fimAsEnd] },
     activations: quantBits(options.dtype) !== null && graphOptions.quantizedActivations ? 'int8' : 'fp32',
     embedding: {
       dtype: options.embeddingDtype ?? options.dtype,
@@ -148,7 +155,7 @@ async function writePackage(
     layers,
     head: 'head.onnx',
     weights: WEIGHTS_FILE,
-    tokenizer: { file: 'tokenizer.json', config: tokenizer.config ? 'tokenizer_config.json' : null, fim: tokenizer.fim },
+    tokenizer: { file: 'tokenizer.json', config: tokenizer.config ? 'tokenizer_config.json' : null, fim },
     layerskip: recommendation,
     source: {
       checkpoint: typeof checkpoint.rawConfig._name_or_path === 'string' ? checkpoint.rawConfig._name_or_path : resolve(checkpoint.dir),
