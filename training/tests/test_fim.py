@@ -59,3 +59,34 @@ def test_add_fim_tokens_appends_special_tokens(tmp_path):
     # the names the project's converter looks for among the added tokens
     added = {t["content"] for t in json.loads((tmp_path / "dst" / "tokenizer.json").read_text())["added_tokens"]}
     assert {"<PRE>", "<SUF>", "<MID>", "<EOT>"} <= added
+
+
+def test_token_stream_ends_documents_not_pieces(tmp_path):
+    """<|endoftext|> after each document's last piece only: after every piece (cut at line boundaries) the first GPU
+    run's model learnt to end its output at line starts."""
+    import gzip
+
+    import numpy as np
+    tokenizers = pytest.importorskip("tokenizers")
+    from layerskip.data import tokenize_split
+
+    docs = ["".join(f"value_{d}_{i} = {i}\n" for i in range(40)) for d in range(2)]
+    path = tmp_path / "train.jsonl.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as f:
+        for text in docs:
+            f.write(json.dumps({"text": text}) + "\n")
+    tok = tokenizers.Tokenizer(tokenizers.models.BPE())
+    tok.pre_tokenizer = tokenizers.pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = tokenizers.decoders.ByteLevel()
+    tok.train_from_iterator(docs, tokenizers.trainers.BpeTrainer(
+        vocab_size=400, special_tokens=["<|endoftext|>"], initial_alphabet=tokenizers.pre_tokenizers.ByteLevel.alphabet()))
+    n = tok.get_vocab_size()
+    ids = {"prefix": n, "suffix": n + 1, "middle": n + 2, "eot": n + 3, "sep": 0}
+    for fim_rate in (0.0, 1.0):
+        out = tmp_path / f"stream-{fim_rate}.bin"
+        tokenize_split(path, out, tok, ids, fim_rate, chunk_chars=100, seed=0, batch=3)
+        stream = np.fromfile(out, dtype=np.uint16).tolist()
+        assert len(docs[0]) > 5 * 100  # several pieces per document
+        assert stream.count(ids["sep"]) == len(docs), fim_rate
+        if fim_rate == 0.0:
+            assert tok.decode(stream, skip_special_tokens=False) == docs[0] + "<|endoftext|>" + docs[1] + "<|endoftext|>"
