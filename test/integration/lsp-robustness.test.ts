@@ -106,7 +106,7 @@ void describe('bad input and other packages', () => {
 
 void describe('a dead server', () => {
   void it('killed mid-generation: the pending request fails, a new server starts and completes', async () => {
-    const modelPath = await tinyModelPackage('codellama');
+    const modelPath = await tinyModelPackage('llama3');
     const first = await LspSession.start({ modelPath, maxNewTokens: 500, timeBudgetMs: null });
     await first.waitForPhase('ready');
     await first.open('file:///w/a.ts', 'const data = [\n');
