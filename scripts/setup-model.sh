@@ -41,7 +41,7 @@ case "$MODEL" in
     # The PyTorch reference's greedy tokens (training/verify/reference_tokens.py; each leads by >= 0.7 logits).
     CHECK_PROMPT=$'def fibonacci(n):\n    if n < 2:\n        return n\n    return'
     CHECK_TOKENS="3987,46477,24,94,731,216,33,25"
-    INPUTS="$WEIGHTS_COMMIT $(cat scripts/unpack-checkpoint.ts "$CHECKPOINT"/*.json "$CHECKPOINT/NOTICE.md")"
+    INPUTS="$WEIGHTS_COMMIT $(cat scripts/unpack-checkpoint.ts server/model/packedCheckpoint.ts "$CHECKPOINT"/*.json "$CHECKPOINT/NOTICE.md")"
     ;;
   *) die "LAYERSKIP_DEFAULT_MODEL must be base or trained, not '$MODEL'" ;;
 esac
