@@ -56,15 +56,17 @@ void describe('EngineClient (worker thread)', () => {
     }
   });
 
-  void it('an abort stops the generation within one step of the worker receiving it', async () => {
+  void it('an abort crosses to the worker and stops the generation long before its end', async () => {
     const controller = new AbortController();
     const result = await client.generate(PROMPT, { mode: 'full', maxNewTokens: 500 }, {
       signal: controller.signal,
       onText: () => controller.abort(),
     });
     assert.equal(result.stopReason, 'cancelled');
-    // the abort is sent after step 1's text arrives; the worker is by then inside step 2 at most
-    assert.ok(result.stats.steps <= 2, `${result.stats.steps} steps`);
+    // The abort is sent after step 1's text arrives, while the worker keeps stepping (well under 1 ms a step on this
+    // model), so the message's trip decides how many steps pass: 3 were seen once on a loaded machine, where <= 2 was
+    // asserted. "Within one step of the signal" is tested deterministically in-process (engine-generation.test.ts).
+    assert.ok(result.stats.steps < 50, `${result.stats.steps} of up to 500 steps`);
     const next = await client.generate(PROMPT, { maxNewTokens: 3 });
     assert.equal(next.tokens.length, 3, 'the engine serves the next request');
   });
