@@ -22,7 +22,8 @@ async function ghostText(editor: Editor, timeoutMs: number): Promise<string[]> {
 }
 
 void test('typing shows model ghost text, Tab accepts it, the status bar and Set Exit Layer work', async () => {
-  const modelPath = await tinyModelPackage('codellama');
+  // llama3, not codellama: the random codellama model often emits a FIM marker first, which now ends the suggestion
+  const modelPath = await tinyModelPackage('llama3');
   await withEditor(
     {
       name: 'completion-ghost-text',
