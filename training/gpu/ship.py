@@ -11,7 +11,8 @@ gzips it (Python and Node both read gzip without extra packages) and cuts it int
     weights.sha256 = sha256 of the joined parts
 
 `scripts/unpack-checkpoint.ts` turns it back into a float32 Hugging Face checkpoint (npm run setup-model does);
-`unpack` here does the same where there is no Node (the GPU machine, to resume training from a kept checkpoint).
+`unpack` here does the same with PyTorch where there is no Node (the GPU machine, to resume training from a kept
+checkpoint).
 
     python3 training/gpu/ship.py pack --model WORK/final --out DIR
     python3 training/gpu/ship.py unpack --parts DIR --meta training/checkpoints/NAME --out HF_DIR
@@ -78,24 +79,20 @@ def unpack(parts_dir: Path, meta: Path, out: Path) -> None:
     def view(span: list[int], dtype) -> np.ndarray:
         return np.frombuffer(data, dtype=dtype, count=span[1] // np.dtype(dtype).itemsize, offset=base + span[0])
 
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    import torch
+    from layerskip.checkpoint import save_safetensors
+
     out.mkdir(parents=True, exist_ok=True)
     tensors = {}
     for name, entry in header.items():
         if "raw" in entry:
-            tensors[name] = view(entry["raw"], np.float32).reshape(entry["shape"])
+            w = view(entry["raw"], np.float32)
         else:
             q = view(entry["q"], np.int8).astype(np.float32).reshape(-1, GROUP)
-            tensors[name] = (q * view(entry["scale"], np.float16).astype(np.float32)[:, None]).reshape(entry["shape"])
-    header_out, offset = {}, 0
-    for name in sorted(tensors):
-        header_out[name] = {"dtype": "F32", "shape": list(tensors[name].shape), "data_offsets": [offset, offset + tensors[name].size * 4]}
-        offset += tensors[name].size * 4
-    head = json.dumps(header_out, separators=(",", ":")).encode()
-    head += b" " * (-len(head) % 8)
-    with open(out / "model.safetensors", "wb") as f:
-        f.write(len(head).to_bytes(8, "little") + head)
-        for name in sorted(tensors):
-            f.write(np.ascontiguousarray(tensors[name], dtype="<f4").tobytes())
+            w = q * view(entry["scale"], np.float16).astype(np.float32)[:, None]
+        tensors[name] = torch.from_numpy(w.reshape(entry["shape"]).copy())
+    save_safetensors(tensors, out / "model.safetensors")
     for f in meta.glob("*.json"):
         shutil.copy(f, out / f.name)
     print(f"{len(tensors)} tensors -> {out}")
