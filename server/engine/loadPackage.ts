@@ -21,7 +21,7 @@ export async function loadPackageEngine(dir: string, options: PackageEngineOptio
       recommendations: { exitLayer: manifest.layerskip.recommendedExitLayer, draftLength: manifest.layerskip.recommendedDraftLength },
       // <EOT> ends the middle; <PRE>, <SUF> or <MID> inside it means the model lost the layout (an under-trained
       // FIM model does this): nothing after such a marker belongs to the suggestion, and its text must not show.
-      extraStopTokens: fim === null ? [] : [fim.ids.eot, fim.ids.prefix, fim.ids.suffix, fim.ids.middle],
+      extraStopTokens: fim === null ? [] : Object.values(fim.ids),
     });
   } catch (error) {
     await backend.dispose();

@@ -12,16 +12,17 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=/usr/bin/python3; [ -x training/.venv/bin/python ] && PY=training/.venv/bin/python
 if [ -n "${RESUME:-}" ]; then
-  W="$(cat "training/checkpoints/$RESUME/weights.commit")"
-  rm -rf training/work/carry-a training/work/carry-b training/work/carry-c
+  PARTS=training/work/resume-parts
+  rm -rf "$PARTS" training/work/carry-a training/work/carry-b training/work/carry-c
+  bash scripts/checkpoint-weights.sh "$RESUME" "$PARTS"
   i=0
-  for path in $(git ls-tree --name-only -r "$W" | grep '/weights\.part'); do
+  for part in "$PARTS"/weights.part*; do
     carry=training/work/carry-$(echo a b c | cut -d' ' -f$((i / 3 + 1)))
-    mkdir -p "$carry" && git cat-file blob "$W:$path" >"$carry/$(basename "$path")"
+    mkdir -p "$carry" && mv "$part" "$carry/"
     i=$((i + 1))
   done
   [ "$i" -le 9 ] || { echo "$i parts: more than 3 carries of 3 would be needed"; exit 2; }
-  git cat-file blob "$W:$(git ls-tree --name-only -r "$W" | grep '/weights\.sha256$')" >training/work/carry-c/weights.sha256
+  mv "$PARTS/weights.sha256" training/work/carry-c/ && rm -rf "$PARTS"
   $PY training/build_corpus.py --out training/work/carry-b/npm-corpus --npm node_modules --npm /usr/lib/node_modules --no-python --max-mb 40
   du -sh training/work/carry-*; exit 0
 fi

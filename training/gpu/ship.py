@@ -29,6 +29,10 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from layerskip.checkpoint import load_state_dict, save_safetensors  # noqa: E402
 
 GROUP = 64
 PART_BYTES = 16_000_000  # 4 parts + a small file stay under the tool's 64 MiB per call
@@ -42,9 +46,6 @@ def quantize(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def pack(model: Path, out: Path) -> None:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from layerskip.checkpoint import load_state_dict  # torch: only where the checkpoint was trained
-
     tensors = load_state_dict(model)
     header, blobs, offset = {}, [], 0
     for name in sorted(tensors):
@@ -78,10 +79,6 @@ def unpack(parts_dir: Path, meta: Path, out: Path) -> None:
 
     def view(span: list[int], dtype) -> np.ndarray:
         return np.frombuffer(data, dtype=dtype, count=span[1] // np.dtype(dtype).itemsize, offset=base + span[0])
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    import torch
-    from layerskip.checkpoint import save_safetensors
 
     out.mkdir(parents=True, exist_ok=True)
     tensors = {}

