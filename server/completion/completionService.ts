@@ -1,13 +1,14 @@
 // One completion: cursor context -> FIM prompt -> engine generation (streamed, stopped early by the stop rules)
-// -> post-processing. Only one generation runs at a time: a new request aborts the previous one, because the
-// user has moved on and the engine would otherwise serialise stale work ahead of the fresh request.
+// -> post-processing. Only one generation runs at a time. A new request takes over the generation in flight when the
+// user typed what it generates (inFlightGeneration.ts); any other new request aborts it, because the user has moved
+// on and the engine would otherwise serialise stale work ahead of the fresh request.
 import type { CompletionStats, ServerSettings } from '../protocol.js';
-import { cursorContext, type CursorContext } from './cursorContext.js';
+import { cursorContext } from './cursorContext.js';
 import type { CompletionEngine, CompletionGenerationResult } from './engine.js';
+import { InFlightGeneration, type Follower, type Served } from './inFlightGeneration.js';
+import { PartialReporter } from './partialReporter.js';
 import { postprocess } from './postprocess/index.js';
 import type { PromptBuilder } from './prompt.js';
-import { completionRules } from './rules.js';
-import { stopStringsFor, suggestionComplete } from './stopRules.js';
 
 export interface CompletionRequest {
   uri: string;
@@ -38,7 +39,8 @@ export interface CompletionOutcome {
 }
 
 export class CompletionService {
-  private inFlight: { controller: AbortController; done: Promise<unknown> } | null = null;
+  /** The latest generation; the ones before it have ended or been aborted. */
+  private generation: InFlightGeneration | null = null;
 
   async complete(
     request: CompletionRequest,
@@ -48,111 +50,38 @@ export class CompletionService {
     onPartial: (text: string) => void,
   ): Promise<CompletionOutcome> {
     const received = performance.now();
-    const previous = this.inFlight;
-    previous?.controller.abort();
-    const controller = new AbortController();
-    const abortOnCancel = (): void => controller.abort();
-    signal.addEventListener('abort', abortOnCancel, { once: true });
-    const run = (async () => {
-      await previous?.done;
-      return this.generate(request, model, settings, controller, onPartial, received);
-    })();
-    const done = run.catch(() => undefined);
-    this.inFlight = { controller, done };
-    try {
-      return await run;
-    } finally {
-      signal.removeEventListener('abort', abortOnCancel);
-      if (this.inFlight?.done === done) this.inFlight = null;
-    }
-  }
-
-  private async generate(
-    request: CompletionRequest,
-    model: ModelInUse,
-    settings: ServerSettings,
-    controller: AbortController,
-    onPartial: (text: string) => void,
-    received: number,
-  ): Promise<CompletionOutcome> {
-    if (controller.signal.aborted) return { text: '', stats: null };
     const context = cursorContext(request.text, request.offset, request.languageId);
-    const prompt = await model.prompts.build(
-      { uri: request.uri, prefix: context.prefix, suffix: context.suffix, context: request.context },
-      { prefixTokens: settings.prefixTokens, suffixTokens: settings.suffixTokens },
-    );
-    if (controller.signal.aborted) return { text: '', stats: null };
-    const stream = new PartialReporter(context, onPartial, received);
-    // Ending the generation ourselves (the suggestion is complete) also goes through the abort signal; the
-    // caller's cancellation is told apart by `cancelled`.
-    let cancelled = false;
-    controller.signal.addEventListener('abort', () => (cancelled = !stream.complete), { once: true });
-    const generation = model.engine.generate(
-      prompt.tokens,
-      {
-        mode: settings.mode,
-        exitLayer: model.exitLayer,
-        draftLength: model.draftLength,
-        adaptiveDraft: settings.adaptiveDraft,
-        maxNewTokens: settings.maxNewTokens,
-        temperature: 0,
-        stopStrings: stopStringsFor(context, model.fimEndOfText),
-        timeBudgetMs: settings.timeBudgetMs,
-        healedText: prompt.healedText,
-      },
-      {
-        signal: controller.signal,
-        onText: (delta) => {
-          if (stream.push(delta)) controller.abort();
-        },
-      },
-    );
-    let result: CompletionGenerationResult;
-    try {
-      result = await generation;
-    } catch (error) {
-      // An engine may reject on abort instead of resolving with stopReason 'cancelled'.
-      if (!controller.signal.aborted) throw error;
-      return { text: cancelled ? '' : postprocess(stream.text, context), stats: null };
+    const report = (text: string): void => {
+      if (!signal.aborted) onPartial(text); // once cancelled, the generation may run on for the next request
+    };
+    const follower = (typed: string): Follower => ({ request, typed, reporter: new PartialReporter(context, report, received) });
+    const current = this.generation;
+    const typed = current?.typedBy(request, context, model, settings) ?? null;
+    if (current !== null && typed !== null) {
+      const adopter = follower(typed);
+      const served = await current.follow(adopter, signal);
+      if (served.kind !== 'diverged') return outcome(served, adopter, model, settings, received);
     }
-    if (cancelled) return { text: '', stats: null };
-    const text = postprocess(stream.text || result.text, context);
-    return { text, stats: completionStats(result, model, settings, performance.now() - received, stream.firstLineMs, text !== '') };
+    const previous = this.generation;
+    previous?.abort();
+    const generation = new InFlightGeneration(model, settings, request, context, previous?.settled ?? Promise.resolve());
+    this.generation = generation;
+    const own = follower('');
+    return outcome(await generation.follow(own, signal), own, model, settings, received);
   }
 }
 
-/** Accumulates streamed text, reports the processed suggestion once its first line is complete, then as it grows. */
-class PartialReporter {
-  text = '';
-  complete = false;
-  firstLineMs: number | null = null;
-  private lastReport = 0;
-  private lastReported = '';
-
-  constructor(
-    private readonly context: CursorContext,
-    private readonly onPartial: (text: string) => void,
-    private readonly received: number,
-  ) {}
-
-  /** Returns true when the suggestion is complete and generation can stop. */
-  push(delta: string): boolean {
-    this.text += delta;
-    this.complete = suggestionComplete(this.text, this.context);
-    if (this.text.includes('\n') && !this.complete) this.report();
-    return this.complete;
-  }
-
-  private report(): void {
-    const now = performance.now();
-    if (this.lastReported !== '' && now - this.lastReport < completionRules.partialResultIntervalMs) return;
-    const processed = postprocess(this.text, this.context);
-    if (processed === '' || processed === this.lastReported) return;
-    this.firstLineMs ??= now - this.received;
-    this.lastReport = now;
-    this.lastReported = processed;
-    this.onPartial(processed);
-  }
+/** The request's suggestion post-processed for its own cursor, with statistics measured from its own receipt. */
+function outcome(served: Served, follower: Follower, model: ModelInUse, settings: ServerSettings, received: number): CompletionOutcome {
+  if (served.kind !== 'ended') return { text: '', stats: null };
+  const { reporter } = follower;
+  const text = postprocess(reporter.text, reporter.context);
+  if (served.result === null) return { text, stats: null };
+  const latencyMs = performance.now() - received;
+  const stats = completionStats(served.result, model, settings, latencyMs, reporter.firstLineMs, text !== '');
+  // An adopted generation's prompt and first token came before this request: its first token is its first character.
+  if (follower.typed !== '') stats.timeToFirstTokenMs = reporter.firstTextMs ?? latencyMs;
+  return { text, stats };
 }
 
 function completionStats(

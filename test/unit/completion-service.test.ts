@@ -1,19 +1,26 @@
-// Orchestration of one completion (CompletionService) and of the model's lifecycle (ModelHost), against a scripted
-// engine: it replays given text chunk by chunk and honours the abort signal like the real engine (one step late at
-// most). The real engine and server are exercised end to end in test/integration/lsp-*.test.ts.
+// Orchestration of one completion (CompletionService, including a request taking over the generation in flight) and
+// of the model's lifecycle (ModelHost), against a scripted engine: it replays given text chunk by chunk and honours
+// the abort signal like the real engine (one step late at most). The real engine and server are exercised end to end
+// in test/integration/lsp-*.test.ts.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CompletionService, type ModelInUse } from '../../server/completion/completionService.js';
+import { ADOPTION_GRACE_MS } from '../../server/completion/inFlightGeneration.js';
 import type { CompletionEngine, CompletionGenerationParams, CompletionGenerationResult } from '../../server/completion/engine.js';
 import { ModelHost, type OpenedModel } from '../../server/completion/modelHost.js';
 import { PromptBuilder } from '../../server/completion/prompt.js';
 import { DEFAULT_SETTINGS, type ServerState } from '../../server/protocol.js';
 
+/** Replays `chunks` on its first call and `laterChunks` on the others; an Error in them is thrown there. */
 class ScriptedEngine implements CompletionEngine {
   readonly calls: { params: Partial<CompletionGenerationParams>; aborted: boolean; chunksSent: number }[] = [];
+  /** Most generations running at once (the service must keep it at 1). */
+  maxRunning = 0;
+  private running = 0;
   constructor(
-    private readonly chunks: string[],
+    private readonly chunks: (string | Error)[],
     private readonly stepMs = 5,
+    private readonly laterChunks = chunks,
   ) {}
 
   async generate(
@@ -22,19 +29,26 @@ class ScriptedEngine implements CompletionEngine {
     options: { signal?: AbortSignal; onText?: (delta: string, tokens: number[]) => void },
   ): Promise<CompletionGenerationResult> {
     const call = { params, aborted: false, chunksSent: 0 };
+    const chunks = this.calls.length === 0 ? this.chunks : this.laterChunks;
     this.calls.push(call);
-    let text = '';
-    for (const chunk of this.chunks) {
-      await new Promise((r) => setTimeout(r, this.stepMs));
-      if (options.signal?.aborted) {
-        call.aborted = true;
-        return result(text, 'cancelled', call.chunksSent);
+    this.maxRunning = Math.max(this.maxRunning, ++this.running);
+    try {
+      let text = '';
+      for (const chunk of chunks) {
+        await sleep(this.stepMs);
+        if (options.signal?.aborted) {
+          call.aborted = true;
+          return result(text, 'cancelled', call.chunksSent);
+        }
+        if (chunk instanceof Error) throw chunk;
+        text += chunk;
+        call.chunksSent++;
+        options.onText?.(chunk, [0]);
       }
-      text += chunk;
-      call.chunksSent++;
-      options.onText?.(chunk, [0]);
+      return result(text, 'max-tokens', call.chunksSent);
+    } finally {
+      this.running--;
     }
-    return result(text, 'max-tokens', call.chunksSent);
   }
 
   tokenize(text: string): number[] {
@@ -60,6 +74,21 @@ function model(engine: CompletionEngine): ModelInUse {
 }
 
 const request = (text: string) => ({ uri: 'file:///a.ts', languageId: 'typescript', text, offset: text.length, context: '' });
+const never = (): AbortSignal => new AbortController().signal;
+const ignore = (): void => undefined;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  const deadline = performance.now() + 5000;
+  while (!condition()) {
+    if (performance.now() > deadline) assert.fail(`timed out waiting until ${what}`);
+    await sleep(1);
+  }
+}
+
+// The user is typing `return foo(bar);` where the model, asked at `return `, generates it; its block ends at `}`.
+const BODY = 'function f() {\n  return ';
+const SCRIPT = ['fo', 'o(', 'bar', ');', '\n', '}', '\n', 'more();', '\n'];
 
 void test('a new request aborts the one in flight; the caller of the old one gets nothing', async () => {
   const engine = new ScriptedEngine(Array.from({ length: 50 }, () => 'x'));
@@ -75,13 +104,179 @@ void test('a new request aborts the one in flight; the caller of the old one get
   assert.equal(outcome.stats?.speedup, 2, '100 tokens/s over the 50 measured for full decoding');
 });
 
-void test('cancellation by the caller stops the engine and reports no stats', async () => {
-  const engine = new ScriptedEngine(Array.from({ length: 50 }, () => 'y'));
+void test('cancellation by the caller answers it at once; the engine stops when no request took over within the grace period', async () => {
+  const engine = new ScriptedEngine(Array.from({ length: 100 }, () => 'y'), 10);
   const controller = new AbortController();
-  const pending = new CompletionService().complete(request('let b = '), model(engine), DEFAULT_SETTINGS, controller.signal, () => undefined);
-  setTimeout(() => controller.abort(), 20);
+  const pending = new CompletionService().complete(request('let b = '), model(engine), DEFAULT_SETTINGS, controller.signal, ignore);
+  await until(() => engine.calls[0]?.chunksSent === 2, 'generating');
+  const cancelledAt = performance.now();
+  controller.abort();
   assert.deepEqual(await pending, { text: '', stats: null });
+  assert.ok(performance.now() - cancelledAt < ADOPTION_GRACE_MS, 'the caller does not wait for the grace period');
+  const call = engine.calls[0];
+  await sleep(ADOPTION_GRACE_MS / 2);
+  assert.equal(call.aborted, false, 'still generating during the grace period');
+  await until(() => call.aborted, 'the engine stops');
+  assert.ok(performance.now() - cancelledAt >= ADOPTION_GRACE_MS);
+  assert.ok(call.chunksSent < 100, `sent ${call.chunksSent} of 100 chunks`);
+});
+
+void test('a request for text the user typed through the generation in flight takes it over: one engine call', async () => {
+  const engine = new ScriptedEngine(SCRIPT, 20);
+  const service = new CompletionService();
+  const cancelA = new AbortController();
+  const a = service.complete(request(BODY), model(engine), DEFAULT_SETTINGS, cancelA.signal, ignore);
+  await until(() => engine.calls[0]?.chunksSent === 2, '"foo(" generated');
+  cancelA.abort();
+  assert.deepEqual(await a, { text: '', stats: null });
+  const receivedB = performance.now();
+  const partials: string[] = [];
+  const b = await service.complete(request(BODY + 'fo'), model(engine), DEFAULT_SETTINGS, never(), (p) => partials.push(p));
+  const waitedB = performance.now() - receivedB;
+  assert.equal(b.text, 'o(bar);', 'the generated text past what was typed, cut at the end of the block for B');
+  assert.equal(engine.calls.length, 1);
+  assert.deepEqual(partials, ['o(bar);'], 'B is streamed its first line');
+  assert.ok(b.stats?.delivered);
+  assert.ok(b.stats.latencyMs <= waitedB, `latency ${b.stats.latencyMs} ms is measured from B's receipt (${waitedB} ms)`);
+  assert.ok(b.stats.timeToFirstTokenMs <= b.stats.latencyMs && b.stats.firstLineMs !== null && b.stats.firstLineMs <= b.stats.latencyMs);
+});
+
+void test('typed text the generation did not produce: a fresh generation, once the old one has stopped', async () => {
+  const engine = new ScriptedEngine(SCRIPT, 20, ['lse;', '\n', '}', '\n']);
+  const service = new CompletionService();
+  const cancelA = new AbortController();
+  const a = service.complete(request(BODY), model(engine), DEFAULT_SETTINGS, cancelA.signal, ignore);
+  await until(() => engine.calls[0]?.chunksSent === 2, '"foo(" generated');
+  cancelA.abort();
+  await a;
+  const b = await service.complete(request(BODY + 'fa'), model(engine), DEFAULT_SETTINGS, never(), ignore);
+  assert.equal(b.text, 'lse;');
+  assert.equal(engine.calls.length, 2);
   assert.equal(engine.calls[0].aborted, true);
+  assert.ok(engine.calls[0].chunksSent <= 3, 'aborted when B arrived, not at the end of the grace period');
+  assert.equal(engine.maxRunning, 1);
+});
+
+void test('typing ahead of the generation: taken over while it agrees, aborted at its first disagreement', async () => {
+  const ahead = new ScriptedEngine(SCRIPT, 20);
+  const service = new CompletionService();
+  const cancelA = new AbortController();
+  const a = service.complete(request(BODY), model(ahead), DEFAULT_SETTINGS, cancelA.signal, ignore);
+  await until(() => ahead.calls[0]?.chunksSent === 1, '"fo" generated');
+  cancelA.abort();
+  await a;
+  const b = await service.complete(request(BODY + 'foo(b'), model(ahead), DEFAULT_SETTINGS, never(), ignore);
+  assert.equal(b.text, 'ar);', 'the generation went on to produce "o(" and "bar" as typed');
+  assert.equal(ahead.calls.length, 1);
+
+  const wrong = new ScriptedEngine(SCRIPT, 20, ['x);', '\n', '}', '\n']);
+  const cancelC = new AbortController();
+  const c = service.complete(request(BODY), model(wrong), DEFAULT_SETTINGS, cancelC.signal, ignore);
+  await until(() => wrong.calls[0]?.chunksSent === 1, '"fo" generated');
+  cancelC.abort();
+  await c;
+  const d = await service.complete(request(BODY + 'foo(x'), model(wrong), DEFAULT_SETTINGS, never(), ignore);
+  assert.equal(d.text, 'x);', "D's own generation");
+  assert.equal(wrong.calls.length, 2);
+  assert.equal(wrong.calls[0].aborted, true);
+  assert.equal(wrong.calls[0].chunksSent, 3, 'aborted at "bar", the first text that contradicts "foo(x"');
+  assert.equal(wrong.maxRunning, 1);
+});
+
+void test('a generation is never taken over across a settings change or a model change', async () => {
+  const engine = new ScriptedEngine(SCRIPT, 20);
+  const service = new CompletionService();
+  const cancelA = new AbortController();
+  const a = service.complete(request(BODY), model(engine), DEFAULT_SETTINGS, cancelA.signal, ignore);
+  await until(() => engine.calls[0]?.chunksSent === 2, '"foo(" generated');
+  cancelA.abort();
+  await a;
+  await service.complete(request(BODY + 'fo'), model(engine), { ...DEFAULT_SETTINGS }, never(), ignore);
+  assert.equal(engine.calls.length, 2, 'new settings (even equal ones): a fresh generation');
+  assert.equal(engine.calls[0].aborted, true);
+
+  const other = new ScriptedEngine(SCRIPT, 20);
+  const cancelC = new AbortController();
+  const c = service.complete(request(BODY), model(engine), DEFAULT_SETTINGS, cancelC.signal, ignore);
+  await until(() => engine.calls[2]?.chunksSent === 2, '"foo(" generated');
+  cancelC.abort();
+  await c;
+  await service.complete(request(BODY + 'fo'), model(other), DEFAULT_SETTINGS, never(), ignore);
+  assert.equal(engine.calls[2].aborted, true);
+  assert.equal(other.calls.length, 1, 'another model: its own generation');
+});
+
+void test('a generation can be taken over again and again as the user keeps typing through it', async () => {
+  const engine = new ScriptedEngine(SCRIPT, 20);
+  const service = new CompletionService();
+  const cancelA = new AbortController();
+  const a = service.complete(request(BODY), model(engine), DEFAULT_SETTINGS, cancelA.signal, ignore);
+  await until(() => engine.calls[0]?.chunksSent === 1, '"fo" generated');
+  cancelA.abort();
+  const cancelB = new AbortController();
+  const b = service.complete(request(BODY + 'f'), model(engine), DEFAULT_SETTINGS, cancelB.signal, ignore);
+  await until(() => engine.calls[0].chunksSent === 2, '"foo(" generated');
+  cancelB.abort();
+  // C is not cancelled when D arrives (a client may send the cancellation late): D takes over from it all the same.
+  const c = service.complete(request(BODY + 'fo'), model(engine), DEFAULT_SETTINGS, never(), ignore);
+  const d = service.complete(request(BODY + 'foo'), model(engine), DEFAULT_SETTINGS, never(), ignore);
+  assert.deepEqual(await Promise.all([a, b, c]), [{ text: '', stats: null }, { text: '', stats: null }, { text: '', stats: null }]);
+  assert.equal((await d).text, '(bar);');
+  assert.equal(engine.calls.length, 1);
+});
+
+void test('a generation that ended during its grace period serves the next request at once', async () => {
+  const engine = new ScriptedEngine(SCRIPT, 5);
+  const service = new CompletionService();
+  const cancelA = new AbortController();
+  const a = service.complete(request(BODY), model(engine), DEFAULT_SETTINGS, cancelA.signal, ignore);
+  await until(() => engine.calls[0]?.chunksSent === 1, '"fo" generated');
+  cancelA.abort();
+  await a;
+  await until(() => engine.calls[0].chunksSent === 7, 'the block is complete');
+  await sleep(20);
+  const b = await service.complete(request(BODY + 'fo'), model(engine), DEFAULT_SETTINGS, never(), ignore);
+  assert.equal(b.text, 'o(bar);');
+  assert.equal(engine.calls.length, 1);
+});
+
+void test('an engine failure reaches the request being served; in the grace period it is dropped, not leaked', async () => {
+  const failure = new Error('engine worker exited (code 1)');
+  const served = new ScriptedEngine(['fo', failure], 5);
+  await assert.rejects(new CompletionService().complete(request(BODY), model(served), DEFAULT_SETTINGS, never(), ignore), failure);
+
+  const leaks: unknown[] = [];
+  const onLeak = (reason: unknown): number => leaks.push(reason);
+  process.on('unhandledRejection', onLeak);
+  try {
+    const orphaned = new ScriptedEngine(['fo', 'o(', failure], 20, ['lse;', '\n', '}', '\n']);
+    const service = new CompletionService();
+    const cancelA = new AbortController();
+    const a = service.complete(request(BODY), model(orphaned), DEFAULT_SETTINGS, cancelA.signal, ignore);
+    await until(() => orphaned.calls[0]?.chunksSent === 1, '"fo" generated');
+    cancelA.abort();
+    assert.deepEqual(await a, { text: '', stats: null });
+    await sleep(ADOPTION_GRACE_MS + 50);
+    const b = await service.complete(request(BODY + 'fa'), model(orphaned), DEFAULT_SETTINGS, never(), ignore);
+    assert.equal(b.text, 'lse;');
+    assert.deepEqual(leaks, []);
+  } finally {
+    process.off('unhandledRejection', onLeak);
+  }
+});
+
+void test('a request that is not cancelled gets its own result and statistics, as without take-overs', async () => {
+  const engine = new ScriptedEngine(SCRIPT, 5);
+  const service = new CompletionService();
+  const a = await service.complete(request(BODY), model(engine), DEFAULT_SETTINGS, never(), ignore);
+  assert.equal(a.text, 'foo(bar);');
+  assert.equal(a.stats?.timeToFirstTokenMs, 1, "the engine's");
+  assert.equal(a.stats.generatedTokens, 7);
+  assert.equal(a.stats.delivered, true);
+  assert.equal(a.stats.lookAhead, false);
+  // The client replays a shown suggestion as the user types it; a request after that gets a generation of its own.
+  await service.complete(request(BODY + 'fo'), model(engine), DEFAULT_SETTINGS, never(), ignore);
+  assert.equal(engine.calls.length, 2);
 });
 
 void test('a multi-line suggestion streams from its first line and stops as soon as its block is closed', async () => {

@@ -1,0 +1,234 @@
+// One engine generation and the request it serves (its follower). When the follower is cancelled (the user typed),
+// the generation keeps running for a grace period instead of being aborted, so that the next request can take it
+// over if the user typed what it generated or is generating ("adoption"): that request then pays for neither the
+// prompt nor the tokens already decoded. It serves one request at a time; completionService.ts decides which.
+//
+// The follower's text is the generated text past what was typed since the generation began. While the typing runs
+// ahead of the generation, each new piece of text is checked against it; the first disagreement aborts the
+// generation and the follower is told to start its own.
+import type { ServerSettings } from '../protocol.js';
+import type { CompletionRequest, ModelInUse } from './completionService.js';
+import type { CursorContext } from './cursorContext.js';
+import type { CompletionGenerationResult } from './engine.js';
+import type { PartialReporter } from './partialReporter.js';
+import { stopStringsFor, suggestionComplete } from './stopRules.js';
+import { typedAtCursor } from './typedAtCursor.js';
+
+/**
+ * How long a generation whose request was cancelled waits for another request to take it over: the client's
+ * longest debounce (extension/debouncer.ts), the most a keystroke's own request comes after it. In the replay bench
+ * (2 seeds) requests took over 98-245 ms after the cancellation; a 150 / 250 / 400 ms grace gave 15+27 / 21+31 /
+ * 26+32 take-overs and p95 keystroke-to-ghost-text 256+329 / 245+319 / 216+273 ms for about the same server CPU
+ * (generations taken over are work that is used). Kept here, not in rules.ts, which another change is editing.
+ */
+export const ADOPTION_GRACE_MS = 400;
+
+export interface Follower {
+  request: CompletionRequest;
+  /** Everything typed at the first request's cursor since the generation began: the generation must begin with it. */
+  typed: string;
+  /** Fed the generated text that follows `typed`; judges when the suggestion is complete. */
+  reporter: PartialReporter;
+}
+
+/** How a generation answered one request. */
+export type Served =
+  /** The generation ended; result is null when the engine rejected the abort that ended a complete suggestion. */
+  | { kind: 'ended'; result: CompletionGenerationResult | null }
+  /** The request was cancelled, or another request took the generation over or aborted it. */
+  | { kind: 'dropped' }
+  /** The generation did not produce what was typed: the request needs a generation of its own. */
+  | { kind: 'diverged' };
+
+interface Answer {
+  resolve(served: Served): void;
+  reject(error: unknown): void;
+}
+
+export class InFlightGeneration {
+  /** Settles (never rejects) once the engine is done with this generation: the next one starts only then. */
+  readonly settled: Promise<void>;
+  private readonly controller = new AbortController();
+  private readonly stopStrings: string[];
+  /** The raw generated text so far. */
+  private text = '';
+  private ended = false;
+  private result: CompletionGenerationResult | null = null;
+  /** The follower's suggestion was complete, so we stopped the engine: the text will not grow any more. */
+  private stoppedAsComplete = false;
+  /** It will serve no request any more (aborted, diverged or answered). */
+  private closed = false;
+  /** The request served, or last served while in its grace period. */
+  private follower: Follower | null = null;
+  /** Settles the follower's request; null once answered (then the generation is closed or in its grace period). */
+  private answer: Answer | null = null;
+  private grace: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(
+    private readonly model: ModelInUse,
+    private readonly settings: ServerSettings,
+    request: CompletionRequest,
+    context: CursorContext,
+    previous: Promise<void>,
+  ) {
+    this.stopStrings = stopStringsFor(context, model.fimEndOfText);
+    this.settled = this.run(request, context, previous);
+  }
+
+  /**
+   * Everything typed since the generation began if it may serve `request`: the same model and settings, the last
+   * request's document with characters typed at its cursor, the same stop strings, and generated text that agrees
+   * with the typing (or, once it will not grow any more, goes past it). Null otherwise.
+   */
+  typedBy(request: CompletionRequest, context: CursorContext, model: ModelInUse, settings: ServerSettings): string | null {
+    const follower = this.follower;
+    if (this.closed || follower === null || settings !== this.settings || !sameModel(model, this.model)) return null;
+    const typedNow = typedAtCursor(follower.request, request);
+    if (typedNow === null || !sameStrings(stopStringsFor(context, model.fimEndOfText), this.stopStrings)) return null;
+    const typed = follower.typed + typedNow;
+    if (!this.ended && !this.stoppedAsComplete) return agrees(this.text, typed) ? typed : null;
+    const rest = this.text.slice(typed.length);
+    // Cut short as complete for the previous request, it must be complete for this one too.
+    const usable = rest !== '' && this.text.startsWith(typed) && (!this.stoppedAsComplete || suggestionComplete(rest, context));
+    return usable ? typed : null;
+  }
+
+  /** Serves `follower` from now on; the request served so far, if not cancelled yet, gets nothing. */
+  follow(follower: Follower, signal: AbortSignal): Promise<Served> {
+    this.answer?.resolve({ kind: 'dropped' });
+    this.clearGrace();
+    this.follower = follower;
+    const served = new Promise<Served>((resolve, reject) => {
+      const onCancel = (): void => this.orphan();
+      const detach = (): void => signal.removeEventListener('abort', onCancel);
+      this.answer = {
+        resolve: (value) => (detach(), resolve(value)),
+        reject: (error) => (detach(), reject(error)),
+      };
+      signal.addEventListener('abort', onCancel, { once: true });
+    });
+    if (signal.aborted) this.orphan();
+    this.feed();
+    if (this.ended) this.finish();
+    return served;
+  }
+
+  /** Stops the generation; the request it serves, if any, gets nothing. */
+  abort(): void {
+    this.close()?.resolve({ kind: 'dropped' });
+  }
+
+  private async run(request: CompletionRequest, context: CursorContext, previous: Promise<void>): Promise<void> {
+    await previous;
+    const { signal } = this.controller;
+    if (signal.aborted) return;
+    try {
+      const { prompts, engine } = this.model;
+      const { settings } = this;
+      const prompt = await prompts.build(
+        { uri: request.uri, prefix: context.prefix, suffix: context.suffix, context: request.context },
+        { prefixTokens: settings.prefixTokens, suffixTokens: settings.suffixTokens },
+      );
+      if (signal.aborted) return;
+      const result = await engine.generate(
+        prompt.tokens,
+        {
+          mode: settings.mode,
+          exitLayer: this.model.exitLayer,
+          draftLength: this.model.draftLength,
+          adaptiveDraft: settings.adaptiveDraft,
+          maxNewTokens: settings.maxNewTokens,
+          temperature: 0,
+          stopStrings: this.stopStrings,
+          timeBudgetMs: settings.timeBudgetMs,
+          healedText: prompt.healedText,
+        },
+        { signal, onText: (delta) => this.receive(delta) },
+      );
+      if (this.text === '') this.receive(result.text); // an engine that does not stream
+      this.end(result);
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  private receive(delta: string): void {
+    if (this.closed || delta === '') return;
+    this.text += delta;
+    this.feed();
+  }
+
+  /** Hands the follower the text past what it typed, stopping the engine once its suggestion is complete. */
+  private feed(): void {
+    if (this.follower === null) return;
+    const { typed, reporter } = this.follower;
+    if (!agrees(this.text, typed)) return this.diverge();
+    const fed = typed.length + reporter.text.length;
+    if (this.text.length <= fed || !reporter.push(this.text.slice(fed)) || this.stoppedAsComplete) return;
+    this.stoppedAsComplete = true;
+    this.controller.abort();
+  }
+
+  private end(result: CompletionGenerationResult | null): void {
+    this.ended = true;
+    this.result = result;
+    if (!this.closed) this.finish();
+  }
+
+  private fail(error: unknown): void {
+    this.ended = true;
+    if (this.closed) return;
+    // An engine may reject the abort that ended a complete suggestion instead of resolving with 'cancelled'.
+    if (this.stoppedAsComplete) return this.end(null);
+    this.close()?.reject(error);
+  }
+
+  /** Answers the follower of an ended generation; while in its grace period, it waits for a request instead. */
+  private finish(): void {
+    const follower = this.follower;
+    if (this.answer === null || follower === null) return;
+    // Ended where the typing did (or before it), it has nothing to show; a generation of the request's own may.
+    const exhausted = follower.typed !== '' && this.text.length <= follower.typed.length;
+    this.close()?.resolve(exhausted ? { kind: 'diverged' } : { kind: 'ended', result: this.result });
+  }
+
+  private diverge(): void {
+    this.close()?.resolve({ kind: 'diverged' });
+  }
+
+  /** The follower was cancelled: it gets nothing now, and another request may take over until the grace ends. */
+  private orphan(): void {
+    if (this.answer === null) return;
+    this.answer.resolve({ kind: 'dropped' });
+    this.answer = null;
+    this.grace = setTimeout(() => this.abort(), ADOPTION_GRACE_MS);
+  }
+
+  /** Serves nothing any more and stops the engine; returns the pending answer, for the caller to settle. */
+  private close(): Answer | null {
+    const answer = this.answer;
+    this.answer = null;
+    this.closed = true;
+    this.clearGrace();
+    this.controller.abort();
+    return answer;
+  }
+
+  private clearGrace(): void {
+    if (this.grace !== null) clearTimeout(this.grace);
+    this.grace = null;
+  }
+}
+
+/** The generated text and the typed text agree as far as both go. */
+function agrees(generated: string, typed: string): boolean {
+  return generated.length >= typed.length ? generated.startsWith(typed) : typed.startsWith(generated);
+}
+
+function sameModel(a: ModelInUse, b: ModelInUse): boolean {
+  return a.engine === b.engine && a.exitLayer === b.exitLayer && a.draftLength === b.draftLength;
+}
+
+function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((s, i) => s === b[i]);
+}
