@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateCheckpoint } from '../../test/support/checkpoints.js';
-import { KvCache } from '../engine/kvCache.js';
+import { newKvCache } from '../engine/kvCache.js';
 import { convertCheckpoint } from '../model/convert.js';
 import { OnnxBackend, type OnnxBackendOptions } from '../model/onnxBackend.js';
 
@@ -24,8 +24,8 @@ function median(values: number[]): number {
 }
 
 async function timeSteps(backend: OnnxBackend, rows: number, steps: number): Promise<number> {
-  const { numLayers, numKvHeads, headDim } = backend.config;
-  const cache = new KvCache(numLayers, numKvHeads, headDim);
+  const { numLayers } = backend.config;
+  const cache = newKvCache(backend);
   await backend.runLayers(0, numLayers, backend.embed(Array.from({ length: 64 }, (_, i) => i + 3)), cache); // prompt
   const times: number[] = [];
   for (let s = 0; s < steps; s++) {

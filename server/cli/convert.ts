@@ -1,6 +1,7 @@
 // `layerskip convert <hf-checkpoint-dir> <out-dir> [--dtype fp32|fp16|int8|int4] [--force] [--exit-layer E]
-//   [--draft d] [--float-activations] [--embedding-dtype D] [--no-fim-prompts]`
+//   [--draft d] [--float-activations] [--embedding-dtype D] [--no-fim-prompts] [--kv-cache float32|float16]`
 import { parseArgs } from 'node:util';
+import { KV_CACHE_DTYPES, type KvCacheDtype } from '../engine/kvCache.js';
 import { convertCheckpoint } from '../model/convert.js';
 import { PACKAGE_DTYPES, type PackageDtype } from '../model/weightEncoding.js';
 
@@ -9,7 +10,8 @@ const USAGE =
   '         [--draft d]  (recommended E and d for the manifest; default: the checkpoint\'s layerskip.json)\n' +
   '         [--float-activations]  (int8/int4: float instead of int8 activations; exact but slow)\n' +
   '         [--embedding-dtype fp32|fp16|int8|int4]  (token embedding and LM head; default: --dtype)\n' +
-  '         [--no-fim-prompts]  (prefix-only prompts although the tokenizer has FIM tokens, which then end generation)';
+  '         [--no-fim-prompts]  (prefix-only prompts although the tokenizer has FIM tokens, which then end generation)\n' +
+  '         [--kv-cache float32|float16]  (how keys and values are cached; default: float32 for fp32, else float16)';
 
 export const command = {
   summary: 'convert a Hugging Face Llama checkpoint into a LayerSkip model package',
@@ -25,6 +27,7 @@ export const command = {
         'float-activations': { type: 'boolean', default: false },
         'embedding-dtype': { type: 'string' },
         'no-fim-prompts': { type: 'boolean', default: false },
+        'kv-cache': { type: 'string' },
       },
     });
     if (positionals.length !== 2) throw new Error(USAGE);
@@ -34,6 +37,10 @@ export const command = {
     };
     const dtype = parseDtype(values.dtype, '--dtype');
     const embeddingDtype = values['embedding-dtype'] === undefined ? undefined : parseDtype(values['embedding-dtype'], '--embedding-dtype');
+    const kvCache = values['kv-cache'];
+    if (kvCache !== undefined && !KV_CACHE_DTYPES.includes(kvCache as KvCacheDtype)) {
+      throw new Error(`--kv-cache must be one of ${KV_CACHE_DTYPES.join(', ')}\n${USAGE}`);
+    }
     const exitLayer = values['exit-layer'] === undefined ? undefined : Number(values['exit-layer']);
     const draftLength = values.draft === undefined ? undefined : Number(values.draft);
     const [source, destination] = positionals;
@@ -50,6 +57,7 @@ export const command = {
       recommendedDraftLength: draftLength,
       quantizedActivations: !values['float-activations'],
       fimPrompts: !values['no-fim-prompts'],
+      kvCache: kvCache as KvCacheDtype | undefined,
       onProgress: (message) => process.stderr.write(`convert: ${message}\n`),
       signal: interrupt.signal,
     }).finally(() => process.off('SIGINT', onSignal).off('SIGTERM', onSignal));

@@ -1,5 +1,5 @@
 import type { ModelConfig } from '../model/config.js';
-import type { KvCache } from './kvCache.js';
+import type { KvCache, KvCacheDtype } from './kvCache.js';
 
 /**
  * What the decode loop needs from a model: embed, run a block of layers, apply the shared norm + head.
@@ -10,6 +10,8 @@ import type { KvCache } from './kvCache.js';
  */
 export interface LayerBackend {
   readonly config: ModelConfig;
+  /** How the caches given to runLayers store rows (newKvCache(backend) makes a matching one). */
+  readonly kvCacheDtype: KvCacheDtype;
   /** Token ids -> residual stream rows. Returns [S, hidden]. */
   embed(tokens: readonly number[]): Float32Array;
   /** Runs layers [from, to) over `hidden` ([S, hidden]); appends S rows to each of those layers' caches. */

@@ -8,6 +8,7 @@ import type { LayerBackend } from './backend.js';
 import { DraftPolicies } from './draftPolicy.js';
 import { generate, type GenerationOptions, type GenerationResult } from './generation.js';
 import { defaultRecommendations, layersUsed, resolveParams, type GenerationParams, type Recommendations } from './params.js';
+import { newKvCache } from './kvCache.js';
 import { PromptCache } from './promptCache.js';
 import type { TextCodec } from './tokenizer.js';
 import { VocabularyText } from './tokenHealing.js';
@@ -47,7 +48,7 @@ export class Engine {
 
   constructor(private readonly setup: EngineSetup) {
     const config = setup.backend.config;
-    this.promptCache = new PromptCache(config);
+    this.promptCache = new PromptCache(newKvCache(setup.backend));
     this.stopTokens = [...config.eosTokenIds, ...(setup.extraStopTokens ?? [])];
     this.recommendations = setup.recommendations ?? defaultRecommendations(config);
     this.vocabulary = new VocabularyText(setup.codec, config.vocabSize);

@@ -49,6 +49,8 @@ export interface GenerationJob {
   policy: DraftPolicy;
 }
 
+const RESERVED_NEW_TOKENS = 1024;
+
 export async function generate(job: GenerationJob, options: GenerationOptions = {}): Promise<GenerationResult> {
   const started = performance.now();
   const { backend, params } = job;
@@ -61,6 +63,9 @@ export async function generate(job: GenerationJob, options: GenerationOptions = 
   const generated: number[] = [];
   let steps = 0, drafted = 0, accepted = 0, firstTokenAt = NaN;
 
+  // sized up front: regrowing (copying) the whole cache mid-stream would stall the tokens after it; a huge
+  // maxNewTokens only reserves the first RESERVED_NEW_TOKENS (the cache grows past them as needed)
+  job.cache.reserve(promptTokens + Math.min(params.maxNewTokens, RESERVED_NEW_TOKENS) + 1);
   const stopReason = await (async (): Promise<StopReason> => {
     if (!(await prefill(state, layersUsed(params, backend.config), options.signal))) return 'cancelled';
     for (;;) {

@@ -1,13 +1,31 @@
+import type { LayerBackend } from './backend.js';
+
 /**
  * Per-layer key/value cache, head-major: keys[l] is [kvHeads, capacity, headDim] and the first length(l) positions
  * of each head are valid. Each head's valid prefix is contiguous, so it is handed to onnxruntime as a zero-copy
  * [length, headDim] view that MatMul reads as is (no transpose, no concatenation of the whole past per token).
  * Appending copies only the new rows; capacity doubles when full (amortised O(1) per token, never a copy of the
  * whole cache per token). Rolling back is setting a length: rejected drafts are simply overwritten later.
+ *
+ * Rows are stored as float32, or as float16 bit patterns: at long contexts decoding is bound by reading the cache
+ * (every token reads all of it), and halves halve that (llama.cpp's default cache type is f16 too).
  */
+export type KvCacheDtype = 'float32' | 'float16';
+export const KV_CACHE_DTYPES: readonly KvCacheDtype[] = ['float32', 'float16'];
+
+/** Rows as stored: Float32Array for 'float32', Uint16Array of IEEE half bit patterns for 'float16'. */
+export type KvRows = Float32Array | Uint16Array;
+
+export interface KvCacheOptions {
+  dtype?: KvCacheDtype;
+  /** Positions allocated up front per layer (default 256); the cache grows past it as needed. */
+  initialCapacity?: number;
+}
+
 export class KvCache {
-  private keys: Float32Array[];
-  private values: Float32Array[];
+  readonly dtype: KvCacheDtype;
+  private keys: KvRows[];
+  private values: KvRows[];
   private readonly lengths: number[];
   private capacity: number;
 
@@ -15,11 +33,12 @@ export class KvCache {
     numLayers: number,
     readonly kvHeads: number,
     private readonly headDim: number,
-    initialCapacity = 256,
+    options: KvCacheOptions = {},
   ) {
-    this.capacity = Math.max(1, initialCapacity);
-    this.keys = Array.from({ length: numLayers }, () => new Float32Array(kvHeads * this.capacity * headDim));
-    this.values = Array.from({ length: numLayers }, () => new Float32Array(kvHeads * this.capacity * headDim));
+    this.dtype = options.dtype ?? 'float32';
+    this.capacity = Math.max(1, options.initialCapacity ?? 256);
+    this.keys = Array.from({ length: numLayers }, () => this.allocate(this.capacity));
+    this.values = Array.from({ length: numLayers }, () => this.allocate(this.capacity));
     this.lengths = new Array<number>(numLayers).fill(0);
   }
 
@@ -31,18 +50,24 @@ export class KvCache {
     return this.lengths[layer];
   }
 
-  /** The valid keys of one kv head of `layer`: [length, headDim], a view (no copy). */
-  pastKeys(layer: number, head: number): Float32Array {
+  /** The valid keys of one kv head of `layer`: [length, headDim] in the cache's dtype, a view (no copy). */
+  pastKeys(layer: number, head: number): KvRows {
     return this.view(this.keys[layer], layer, head);
   }
 
-  pastValues(layer: number, head: number): Float32Array {
+  pastValues(layer: number, head: number): KvRows {
     return this.view(this.values[layer], layer, head);
   }
 
-  /** Appends rows (token-major [S, kvHeads, headDim] each, as the layers return them) after the valid prefix of `layer`. */
-  append(layer: number, newKeys: Float32Array, newValues: Float32Array): void {
+  /**
+   * Appends rows (token-major [S, kvHeads, headDim] each, as the layers return them, in the cache's dtype) after
+   * the valid prefix of `layer`.
+   */
+  append(layer: number, newKeys: KvRows, newValues: KvRows): void {
     const { kvHeads, headDim } = this;
+    if (!this.holds(newKeys) || !this.holds(newValues)) {
+      throw new TypeError(`a ${this.dtype} KV cache was given ${newKeys.constructor.name} rows`);
+    }
     const rows = newKeys.length / (kvHeads * headDim);
     const start = this.lengths[layer];
     this.ensureCapacity(start + rows);
@@ -57,6 +82,11 @@ export class KvCache {
     this.lengths[layer] = start + rows;
   }
 
+  /** Makes room for `positions` positions per layer now, so that appends up to there never regrow the cache. */
+  reserve(positions: number): void {
+    this.ensureCapacity(positions);
+  }
+
   /** Forgets every position >= length in every layer (rollback of rejected drafts, prompt-cache divergence). */
   truncate(length: number): void {
     for (let l = 0; l < this.lengths.length; l++) this.lengths[l] = Math.min(this.lengths[l], length);
@@ -64,10 +94,19 @@ export class KvCache {
 
   /** Bytes held (for stats and memory reports). */
   get byteLength(): number {
-    return 2 * this.keys.length * this.kvHeads * this.capacity * this.headDim * 4;
+    return 2 * this.keys.length * this.kvHeads * this.capacity * this.headDim * (this.dtype === 'float16' ? 2 : 4);
   }
 
-  private view(buffer: Float32Array, layer: number, head: number): Float32Array {
+  private holds(rows: KvRows): boolean {
+    return this.dtype === 'float16' ? rows instanceof Uint16Array : rows instanceof Float32Array;
+  }
+
+  private allocate(capacity: number): KvRows {
+    const size = this.kvHeads * capacity * this.headDim;
+    return this.dtype === 'float16' ? new Uint16Array(size) : new Float32Array(size);
+  }
+
+  private view(buffer: KvRows, layer: number, head: number): KvRows {
     const start = head * this.capacity * this.headDim;
     return buffer.subarray(start, start + this.lengths[layer] * this.headDim);
   }
@@ -78,9 +117,9 @@ export class KvCache {
     while (capacity < rows) capacity *= 2;
     const headSize = this.capacity * this.headDim;
     // every head's block moves to its new offset (head * capacity * headDim)
-    const grow = (old: Float32Array[]): Float32Array[] =>
+    const grow = (old: KvRows[]): KvRows[] =>
       old.map((buffer) => {
-        const bigger = new Float32Array(this.kvHeads * capacity * this.headDim);
+        const bigger = this.allocate(capacity);
         for (let h = 0; h < this.kvHeads; h++) bigger.set(buffer.subarray(h * headSize, (h + 1) * headSize), h * capacity * this.headDim);
         return bigger;
       });
@@ -88,4 +127,10 @@ export class KvCache {
     this.values = grow(this.values);
     this.capacity = capacity;
   }
+}
+
+/** An empty cache of the shape and dtype `backend` runs on. */
+export function newKvCache(backend: Pick<LayerBackend, 'config' | 'kvCacheDtype'>, initialCapacity?: number): KvCache {
+  const { numLayers, numKvHeads, headDim } = backend.config;
+  return new KvCache(numLayers, numKvHeads, headDim, { dtype: backend.kvCacheDtype, initialCapacity });
 }

@@ -3,17 +3,13 @@
  * shares a token prefix with them processes only its new tail. Correct by construction: the rows of a position
  * depend only on the tokens up to it, so a shared prefix has identical rows.
  */
-import { KvCache } from './kvCache.js';
-import type { ModelConfig } from '../model/config.js';
+import type { KvCache } from './kvCache.js';
 
 export class PromptCache {
-  readonly cache: KvCache;
   /** The tokens the cache's rows belong to (a layer may hold fewer rows than this; never more). */
   private tokens: readonly number[] = [];
 
-  constructor(config: ModelConfig) {
-    this.cache = new KvCache(config.numLayers, config.numKvHeads, config.headDim);
-  }
+  constructor(readonly cache: KvCache) {}
 
   /**
    * Keeps the rows of the longest prefix shared with `prompt` that layers [0, layers) all hold, leaving at least the

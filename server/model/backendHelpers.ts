@@ -1,6 +1,6 @@
 // Helpers shared by every LayerBackend implementation and its callers: argument checks, argmax, a fresh run.
 import type { LayerBackend } from '../engine/backend.js';
-import { KvCache } from '../engine/kvCache.js';
+import { newKvCache } from '../engine/kvCache.js';
 import type { ModelConfig } from './config.js';
 
 export function checkLayerRange(config: ModelConfig, from: number, to: number): void {
@@ -33,8 +33,7 @@ export async function logitsAfterLayer(
   tokens: readonly number[],
   exitLayer: number,
 ): Promise<Float32Array> {
-  const { numLayers, numKvHeads, headDim } = backend.config;
-  const cache = new KvCache(numLayers, numKvHeads, headDim, tokens.length);
+  const cache = newKvCache(backend, tokens.length);
   const hidden = await backend.runLayers(0, exitLayer, backend.embed(tokens), cache);
   return backend.logits(hidden);
 }

@@ -5,7 +5,8 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, 
 import { basename, dirname, join, resolve } from 'node:path';
 import { ConfigError } from './config.js';
 import { openHfCheckpoint, tensorOf, type HfCheckpoint } from './checkpoint.js';
-import { buildHeadGraph, buildLayerGraph, buildQkvGraph, type WeightRef } from './layerGraphs.js';
+import type { KvCacheDtype } from '../engine/kvCache.js';
+import { buildHeadGraph, buildLayerGraph, buildQkvGraph, type GraphOptions, type WeightRef } from './layerGraphs.js';
 import { FORMAT, FORMAT_VERSION, type FimTokens, type Manifest } from './manifest.js';
 import { EMBEDDING, FINAL_NORM, LAYER_TENSORS, layerTensorName, LM_HEAD, type LayerTensor } from './tensorNames.js';
 import { WeightsFileWriter } from './weightsFile.js';
@@ -39,6 +40,15 @@ export interface ConvertOptions {
    * plain completion: the bundled one); the FIM tokens become end tokens, since nothing after one is plain code.
    */
   fimPrompts?: boolean;
+  /**
+   * How the engine caches keys and values (default: float32 for fp32 packages, float16 otherwise). float16 halves
+   * what every token reads at long contexts; float32 keeps an fp32 package exactly the checkpoint's arithmetic.
+   */
+  kvCache?: KvCacheDtype;
+}
+
+export function defaultKvCache(dtype: PackageDtype): KvCacheDtype {
+  return dtype === 'fp32' ? 'float32' : 'float16';
 }
 
 const WEIGHTS_FILE = 'weights.bin';
@@ -101,7 +111,11 @@ async function writePackage(
   const weights = new WeightsFileWriter(join(dir, WEIGHTS_FILE));
   const status = (what: string): void =>
     progress(`${what} (${(weights.bytesWritten / 2 ** 20).toFixed(0)} MiB written, ${((Date.now() - started) / 1000).toFixed(1)} s)`);
-  const graphOptions = { weightsFile: WEIGHTS_FILE, quantizedActivations: options.quantizedActivations ?? true };
+  const graphOptions: GraphOptions = {
+    weightsFile: WEIGHTS_FILE,
+    quantizedActivations: options.quantizedActivations ?? true,
+    kvCache: options.kvCache ?? defaultKvCache(options.dtype),
+  };
   const qkv: string[] = [];
   const layers: string[] = [];
   let embedding: WeightRef;
@@ -144,6 +158,7 @@ async function writePackage(
     dtype: options.dtype,
     config: { ...config, eosTokenIds: [...config.eosTokenIds, ...fimAsEnd] },
     activations: quantBits(options.dtype) !== null && graphOptions.quantizedActivations ? 'int8' : 'fp32',
+    kvCache: graphOptions.kvCache,
     embedding: {
       dtype: options.embeddingDtype ?? options.dtype,
       offset: embedding.offset,

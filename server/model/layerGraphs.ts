@@ -1,6 +1,7 @@
 // The ONNX graphs of a package (docs/model-package.md): two graphs per decoder layer (q/k/v, then attention + MLP,
 // with the engine appending the new keys and values to its cache in between), plus the shared final norm + LM head.
 // Attention is built from standard ops so that any S new tokens can attend to P cached ones (P may be 0).
+import type { KvCacheDtype } from '../engine/kvCache.js';
 import type { ModelConfig } from './config.js';
 import { DataType, GraphBuilder } from './onnxGraph.js';
 import type { LayerTensor } from './tensorNames.js';
@@ -35,7 +36,11 @@ export interface GraphOptions {
    * onnxruntime's integer kernels (int8 weights ~40x faster on CPU); 'fp32' dequantizes weights instead (level 0).
    */
   quantizedActivations: boolean;
+  /** The engine's cache dtype: the q/k/v graph returns keys and values in it, attention reads them in it. */
+  kvCache: KvCacheDtype;
 }
+
+const KV_DATA_TYPE: Record<KvCacheDtype, DataType> = { float32: DataType.Float, float16: DataType.Float16 };
 
 const ACCURACY_LEVEL = { fp32Activations: 0, int8Activations: 4 };
 
@@ -108,8 +113,13 @@ export function buildQkvGraph(
   const cosIn = g.input('cos', DataType.Float, ['S', D]);
   const sinIn = g.input('sin', DataType.Float, ['S', D]);
   g.output('query', DataType.Float, ['S', H * D]);
-  g.output('key', DataType.Float, ['S', kvH, D]);
-  g.output('value', DataType.Float, ['S', kvH, D]);
+  const kvType = KV_DATA_TYPE[options.kvCache];
+  g.output('key', kvType, ['S', kvH, D]);
+  g.output('value', kvType, ['S', kvH, D]);
+  const cached = (x: string, output: string): void => {
+    if (kvType === DataType.Float) g.node('Identity', [x], {}, { outputs: [output] });
+    else g.node('Cast', [x], { to: kvType }, { outputs: [output] });
+  };
 
   const normed = rmsNorm(g, hidden, name('input_layernorm'), weights.input_layernorm, eps);
   // HF rotary, x * cos + rotate_half(x) * sin, with the tables over the whole head (sin's first half negated, so that
@@ -118,13 +128,12 @@ export function buildQkvGraph(
   const cos = g.op('Unsqueeze', [cosIn, g.ints([1])]); // [S, 1, D]
   const sin = g.op('Unsqueeze', [sinIn, g.ints([1])]);
   const swap = g.floats([D, D], Array.from({ length: D * D }, (_, i) => (Math.floor(i / D) === (i % D + D / 2) % D ? 1 : 0)));
-  const rotary = (x: string, outputs: string[] | 1 = 1): string =>
-    g.node('Add', [g.op('Mul', [x, cos]), g.op('Mul', [g.op('MatMul', [x, swap]), sin])], {}, { outputs })[0];
+  const rotary = (x: string): string => g.op('Add', [g.op('Mul', [x, cos]), g.op('Mul', [g.op('MatMul', [x, swap]), sin])]);
   const q = g.op('Reshape', [linear(g, options, normed, name('q_proj'), weights.q_proj), g.ints([-1, H, D])]); // [S, H, D]
   const k = g.op('Reshape', [linear(g, options, normed, name('k_proj'), weights.k_proj), g.ints([-1, kvH, D])]);
   g.node('Reshape', [rotary(q), g.ints([-1, H * D])], {}, { outputs: ['query'] });
-  rotary(k, ['key']);
-  g.node('Reshape', [linear(g, options, normed, name('v_proj'), weights.v_proj), g.ints([-1, kvH, D])], {}, { outputs: ['value'] });
+  cached(rotary(k), 'key');
+  cached(g.op('Reshape', [linear(g, options, normed, name('v_proj'), weights.v_proj), g.ints([-1, kvH, D])]), 'value');
   return g.encode();
 }
 
@@ -143,8 +152,13 @@ export function buildLayerGraph(
   const { g, name, hidden } = layerGraphStart(config, `layer_${layer}`, layer, options);
   const query = g.input('query', DataType.Float, ['A', H * D]);
   // the cache is head-major: one [T, D] input per kv head, each a zero-copy prefix of the engine's buffer
-  const keys = Array.from({ length: kvH }, (_, h) => g.input(`key_${h}`, DataType.Float, ['T', D]));
-  const values = Array.from({ length: kvH }, (_, h) => g.input(`value_${h}`, DataType.Float, ['T', D]));
+  const kvType = KV_DATA_TYPE[options.kvCache];
+  const cached = (input: string): string => {
+    const x = g.input(input, kvType, ['T', D]);
+    return kvType === DataType.Float ? x : g.op('Cast', [x], { to: DataType.Float });
+  };
+  const keys = Array.from({ length: kvH }, (_, h) => cached(`key_${h}`));
+  const values = Array.from({ length: kvH }, (_, h) => cached(`value_${h}`));
   const bias = g.input('attention_bias', DataType.Float, ['A', 1, 'T']);
   const padding = g.input('padding', DataType.Float, ['S_minus_A', H * D]);
   g.output('hidden_out', DataType.Float, ['S', hiddenSize]);

@@ -1,13 +1,16 @@
 // manifest.json of a model package (docs/model-package.md): its type, and reading it back with clear errors.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { KV_CACHE_DTYPES, type KvCacheDtype } from '../engine/kvCache.js';
 import type { ModelConfig } from './config.js';
 import { PACKAGE_DTYPES, type PackageDtype } from './weightEncoding.js';
 
 export const FORMAT = 'layerskip-onnx';
 // 2: head-major cache inputs past_key_h/past_value_h [P, D] and an [S, S] mask (split attention)
 // 3: two graphs per layer (q/k/v, then attention + MLP over the cache holding the new rows: no Concat of the past)
-export const FORMAT_VERSION = 3;
+// 4: manifest.kvCache; float16 caches make key/value graph outputs and inputs float16 (version 3 is float32)
+export const FORMAT_VERSION = 4;
+const READABLE_VERSIONS = [3, FORMAT_VERSION];
 
 export interface FimTokens {
   prefix: string;
@@ -37,6 +40,8 @@ export interface Manifest {
   config: ModelConfig;
   /** How int8/int4 matmuls treat activations: quantized per block of 32 (fast integer kernels) or float. */
   activations: 'fp32' | 'int8';
+  /** How the engine caches keys and values; the q/k/v graphs return them in it and attention reads them in it. */
+  kvCache: KvCacheDtype;
   embedding: EmbeddingLayout;
   /** Per layer: RMSNorm + q/k/v + rotary (first half of the layer). */
   qkv: string[];
@@ -64,9 +69,11 @@ export function readManifest(dir: string): Manifest {
     throw new PackageError(`${file}: not valid JSON (${(error as Error).message})`);
   }
   if (manifest.format !== FORMAT) throw new PackageError(`${file}: format is ${JSON.stringify(manifest.format)}, expected "${FORMAT}"`);
-  if (manifest.formatVersion !== FORMAT_VERSION) {
-    throw new PackageError(`${file}: format version ${manifest.formatVersion} is not supported (this build reads ${FORMAT_VERSION}); convert it again`);
+  if (!READABLE_VERSIONS.includes(manifest.formatVersion)) {
+    throw new PackageError(`${file}: format version ${manifest.formatVersion} is not supported (this build reads ${READABLE_VERSIONS.join(' and ')}); convert it again`);
   }
+  if ((manifest.formatVersion as number) === 3) manifest = { ...manifest, formatVersion: FORMAT_VERSION, kvCache: 'float32' };
+  if (!KV_CACHE_DTYPES.includes(manifest.kvCache)) throw new PackageError(`${file}: unknown kvCache ${JSON.stringify(manifest.kvCache)}`);
   if (!PACKAGE_DTYPES.includes(manifest.dtype)) throw new PackageError(`${file}: unknown dtype ${JSON.stringify(manifest.dtype)}`);
   if (manifest.embedding?.dtype === 'int4' && manifest.embedding.biasesOffset === undefined) {
     // the first int4 format was symmetric (no block biases): its embedding rows cannot be decoded as asymmetric

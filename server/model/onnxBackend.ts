@@ -5,7 +5,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { LayerBackend } from '../engine/backend.js';
-import type { KvCache } from '../engine/kvCache.js';
+import type { KvCache, KvCacheDtype, KvRows } from '../engine/kvCache.js';
 import type { ModelConfig } from './config.js';
 import { readManifest, type Manifest } from './manifest.js';
 import { checkLayerRange, checkRows } from './backendHelpers.js';
@@ -31,6 +31,7 @@ export interface OnnxBackendOptions {
 
 export class OnnxBackend implements LayerBackend {
   readonly config: ModelConfig;
+  readonly kvCacheDtype: KvCacheDtype;
   private readonly inverse: Float64Array;
   private readonly weightsFd: number;
 
@@ -45,6 +46,7 @@ export class OnnxBackend implements LayerBackend {
     weightsPath: string,
   ) {
     this.config = manifest.config;
+    this.kvCacheDtype = manifest.kvCache;
     this.inverse = inverseFrequencies(manifest.config);
     this.weightsFd = openSync(weightsPath, 'r');
   }
@@ -130,6 +132,7 @@ export class OnnxBackend implements LayerBackend {
     // (M = 1) with another kernel than several, and a row's result must not depend on the rows run with it.
     const attentionRows = (numHeads / numKvHeads) * realRows >= 2 ? realRows : rows;
     const cacheRow = realRows * numKvHeads * headDim; // only the real rows enter the cache
+    if (cache.dtype !== this.kvCacheDtype) throw new TypeError(`this package caches ${this.kvCacheDtype} keys, the cache holds ${cache.dtype}`);
     let x = input;
     // layers usually share one cache length: build the position inputs once per distinct length
     let positions: { past: number; cos: ort.Tensor; sin: ort.Tensor; bias: ort.Tensor } | undefined;
@@ -148,7 +151,7 @@ export class OnnxBackend implements LayerBackend {
       }
       const layerInput = new ort.Tensor('float32', x, [rows, hiddenSize]);
       const projected = await this.qkv[layer].run({ hidden: layerInput, cos: positions.cos, sin: positions.sin });
-      cache.append(layer, (projected.key.data as Float32Array).subarray(0, cacheRow), (projected.value.data as Float32Array).subarray(0, cacheRow));
+      cache.append(layer, (projected.key.data as KvRows).subarray(0, cacheRow), (projected.value.data as KvRows).subarray(0, cacheRow));
       const total = past + realRows;
       const feeds: Record<string, ort.Tensor> = {
         hidden: layerInput,
@@ -161,8 +164,8 @@ export class OnnxBackend implements LayerBackend {
       };
       for (let head = 0; head < numKvHeads; head++) {
         // zero-copy views of each kv head's cache, the new rows included
-        feeds[`key_${head}`] = new ort.Tensor('float32', cache.pastKeys(layer, head), [total, headDim]);
-        feeds[`value_${head}`] = new ort.Tensor('float32', cache.pastValues(layer, head), [total, headDim]);
+        feeds[`key_${head}`] = new ort.Tensor(cache.dtype, cache.pastKeys(layer, head), [total, headDim]);
+        feeds[`value_${head}`] = new ort.Tensor(cache.dtype, cache.pastValues(layer, head), [total, headDim]);
       }
       const out = await this.layers[layer].run(feeds);
       x = out.hidden_out.data as Float32Array;

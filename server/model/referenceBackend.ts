@@ -1,9 +1,10 @@
 // LayerBackend over the plain-TypeScript reference forward: the oracle the engine and the ONNX package are tested
 // against. Same contract as the ONNX backend (positions implicit in the cache length, keys appended per layer).
 import type { LayerBackend } from '../engine/backend.js';
-import type { KvCache } from '../engine/kvCache.js';
+import type { KvCache, KvCacheDtype, KvRows } from '../engine/kvCache.js';
 import { argmaxRows, checkLayerRange, checkRows } from './backendHelpers.js';
 import type { ModelConfig } from './config.js';
+import { f32ToHalves, halvesToF32 } from './float16.js';
 import { decoderLayer, embed, head, loadReferenceModel, type ReferenceModel } from './referenceForward.js';
 import { inverseFrequencies, rotaryTables } from './rope.js';
 
@@ -14,13 +15,17 @@ export class ReferenceBackend implements LayerBackend {
   readonly config: ModelConfig;
   private readonly inverse: Float64Array;
 
-  constructor(private readonly model: ReferenceModel) {
+  /** 'float16': keys and values are rounded to half precision when cached, as a float16-cache package stores them. */
+  constructor(
+    private readonly model: ReferenceModel,
+    readonly kvCacheDtype: KvCacheDtype = 'float32',
+  ) {
     this.config = model.config;
     this.inverse = inverseFrequencies(model.config);
   }
 
-  static fromCheckpoint(dir: string): ReferenceBackend {
-    return new ReferenceBackend(loadReferenceModel(dir));
+  static fromCheckpoint(dir: string, kvCacheDtype: KvCacheDtype = 'float32'): ReferenceBackend {
+    return new ReferenceBackend(loadReferenceModel(dir), kvCacheDtype);
   }
 
   embed(tokens: readonly number[]): Float32Array {
@@ -37,15 +42,24 @@ export class ReferenceBackend implements LayerBackend {
         this.config,
         this.model.weights.layers[layer],
         x,
-        Array.from({ length: cache.kvHeads }, (_, head) => cache.pastKeys(layer, head)),
-        Array.from({ length: cache.kvHeads }, (_, head) => cache.pastValues(layer, head)),
+        Array.from({ length: cache.kvHeads }, (_, head) => this.toFloat32(cache.pastKeys(layer, head))),
+        Array.from({ length: cache.kvHeads }, (_, head) => this.toFloat32(cache.pastValues(layer, head))),
         cos,
         sin,
+        (rows) => this.toFloat32(this.stored(rows)),
       );
-      cache.append(layer, out.key, out.value);
+      cache.append(layer, this.stored(out.key), this.stored(out.value));
       x = out.hidden;
     }
     return x;
+  }
+
+  private stored(rows: Float32Array): KvRows {
+    return this.kvCacheDtype === 'float16' ? f32ToHalves(rows, 'F16') : rows;
+  }
+
+  private toFloat32(rows: KvRows): Float32Array {
+    return rows instanceof Uint16Array ? halvesToF32(rows, 'F16') : rows;
   }
 
   async logits(hidden: Float32Array): Promise<Float32Array> {

@@ -96,6 +96,8 @@ export interface LayerOutput {
 /**
  * One decoder layer over S new tokens whose positions follow the P cached ones.
  * pastKeys/pastValues: one [P, headDim] array per kv head; cos/sin: [S, headDim/2] for the new positions.
+ * cached: the precision of the cache, applied to the new keys and values before attention reads them (a package
+ * appends them to its cache first, so the tokens see their own keys as cached).
  */
 export function decoderLayer(
   config: ModelConfig,
@@ -105,6 +107,7 @@ export function decoderLayer(
   pastValues: readonly Float32Array[],
   cos: Float32Array,
   sin: Float32Array,
+  cached: (rows: Float32Array) => Float32Array = (rows) => rows,
 ): LayerOutput {
   const { hiddenSize, numHeads, numKvHeads, headDim, rmsNormEps } = config;
   const S = hidden.length / hiddenSize;
@@ -112,10 +115,11 @@ export function decoderLayer(
   const P = pastKeys[0].length / headDim;
   const normed = rmsNorm(hidden, w.input_layernorm, rmsNormEps);
   const q = linear(normed, w.q_proj, hiddenSize); // [S, numHeads, headDim]
-  const key = linear(normed, w.k_proj, hiddenSize); // [S, kvHeads, headDim]
-  const value = linear(normed, w.v_proj, hiddenSize);
+  const rotated = linear(normed, w.k_proj, hiddenSize); // [S, kvHeads, headDim]
   applyRotary(q, numHeads, headDim, cos, sin);
-  applyRotary(key, numKvHeads, headDim, cos, sin);
+  applyRotary(rotated, numKvHeads, headDim, cos, sin);
+  const key = cached(rotated);
+  const value = cached(linear(normed, w.v_proj, hiddenSize));
 
   const keyAt = (t: number, kvHead: number, i: number): number =>
     t < P ? pastKeys[kvHead][t * headDim + i] : key[(t - P) * kvRow + kvHead * headDim + i];

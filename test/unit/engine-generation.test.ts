@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Engine } from '../../server/engine/engine.js';
 import { PREFILL_CHUNK, prefill, type DecodeState } from '../../server/engine/decode.js';
+import { newKvCache } from '../../server/engine/kvCache.js';
 import { PromptCache } from '../../server/engine/promptCache.js';
 import { StageClock } from '../../server/engine/stats.js';
 import { GreedyChooser } from '../../server/engine/tokenChoice.js';
@@ -130,7 +131,7 @@ void describe('generation control on a reference model', async () => {
   });
 
   void it('prompt-cache re-use gives the logits of a cold run, bit for bit', async () => {
-    const promptCache = new PromptCache(backend.config);
+    const promptCache = new PromptCache(newKvCache(backend));
     const stateFor = (tokens: number[]): DecodeState => {
       const clock = new StageClock();
       return { backend, cache: promptCache.cache, tokens, chooser: new GreedyChooser(backend, clock, false), clock, endTokens: [] };
@@ -150,7 +151,7 @@ void describe('generation control on a reference model', async () => {
   void it('prefill in chunks gives the logits of one pass over the whole prompt', async () => {
     const long = randomPrompts(1, PREFILL_CHUNK * 2 + 7, 8)[0];
     const clock = new StageClock();
-    const promptCache = new PromptCache(backend.config);
+    const promptCache = new PromptCache(newKvCache(backend));
     const state: DecodeState = { backend, cache: promptCache.cache, tokens: long, chooser: new GreedyChooser(backend, clock, false), clock, endTokens: [] };
     await prefill(state, L);
     assert.equal(promptCache.cache.length(L - 1), long.length - 1);

@@ -6,7 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { KvCache } from '../../server/engine/kvCache.js';
+import { newKvCache } from '../../server/engine/kvCache.js';
 import { convertCheckpoint } from '../../server/model/convert.js';
 import { OnnxBackend } from '../../server/model/onnxBackend.js';
 import type { PackageDtype } from '../../server/model/weightEncoding.js';
@@ -18,8 +18,8 @@ const tail = [12, 64, 7, 150, 3];
 
 /** Logits of `tail` after `prompt`: the tail in one pass, or one token per pass. */
 async function tailLogits(backend: OnnxBackend, oneByOne: boolean): Promise<{ logits: Float32Array; argmax: number[] }> {
-  const { numLayers, numKvHeads, headDim, vocabSize } = backend.config;
-  const cache = new KvCache(numLayers, numKvHeads, headDim);
+  const { numLayers, vocabSize } = backend.config;
+  const cache = newKvCache(backend);
   await backend.runLayers(0, numLayers, backend.embed(prompt), cache);
   const chunks = oneByOne ? tail.map((t) => [t]) : [tail];
   const logits = new Float32Array(tail.length * vocabSize);

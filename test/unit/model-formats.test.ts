@@ -199,6 +199,8 @@ void test('generated tokenizers load in @huggingface/tokenizers and round-trip c
 
 void test('a package of an older format version is refused with a message to convert it again', () => {
   const dir = mkdtempSync(join(tmpdir(), 'old-format-'));
-  writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ format: FORMAT, formatVersion: FORMAT_VERSION - 1 }));
-  assert.throws(() => readManifest(dir), new RegExp(`format version ${FORMAT_VERSION - 1} is not supported.*convert it again`));
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ format: FORMAT, formatVersion: 2 }));
+  assert.throws(() => readManifest(dir), /format version 2 is not supported.*convert it again/);
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ format: FORMAT, formatVersion: FORMAT_VERSION, dtype: 'int4', kvCache: 'int8' }));
+  assert.throws(() => readManifest(dir), /unknown kvCache "int8"/);
 });

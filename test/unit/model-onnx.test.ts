@@ -1,10 +1,11 @@
 // The ONNX package against the plain-TypeScript reference forward, for every family, dtype and exit layer.
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { KvCache } from '../../server/engine/kvCache.js';
+import { KvCache, newKvCache } from '../../server/engine/kvCache.js';
+import type { Manifest } from '../../server/model/manifest.js';
 import { convertCheckpoint } from '../../server/model/convert.js';
 import { OnnxBackend } from '../../server/model/onnxBackend.js';
 import { loadReferenceModel, type ReferenceModel } from '../../server/model/referenceForward.js';
@@ -86,7 +87,8 @@ for (const family of FAMILIES) {
       const exactPackage = await convertAndLoad(checkpoint.dir, dtype, false);
       // the default: int8/int4 matmuls also quantize activations (onnxruntime's integer kernels)
       const product = await convertAndLoad(checkpoint.dir, dtype);
-      const stored = new ReferenceBackend(asStored(model, dtype));
+      // the reference caches keys and values as the package does (float16 unless fp32)
+      const stored = new ReferenceBackend(asStored(model, dtype), exactPackage.kvCacheDtype);
       const report: string[] = [];
       for (let exit = 0; exit <= model.config.numLayers; exit++) {
         const actual = await logitsAfterLayer(exactPackage, TOKENS, exit);
@@ -111,7 +113,7 @@ void test('int4 rows whose length is not a multiple of 32: padded block sums mat
   const checkpoint = generateCheckpoint({ family: 'llama3', numLayers: 2, hiddenSize: 48, dtype: 'F32', seed: 11 });
   const model = loadReferenceModel(checkpoint.dir);
   const onnx = await convertAndLoad(checkpoint.dir, 'int4', false);
-  const stored = new ReferenceBackend(asStored(model, 'int4'));
+  const stored = new ReferenceBackend(asStored(model, 'int4'), onnx.kvCacheDtype);
   const exact = compareLogits(await logitsAfterLayer(onnx, TOKENS, 2), await logitsAfterLayer(stored, TOKENS, 2), model.config.vocabSize);
   assert.ok(exact.relativeError <= 1e-4, `${exact.relativeError}`);
 });
@@ -122,7 +124,7 @@ void test('int4 layers with an int8 embedding and LM head (tied and untied) matc
     const model = loadReferenceModel(checkpoint.dir);
     const onnx = await convertAndLoad(checkpoint.dir, 'int4', false, 'int8');
     assert.equal(onnx.manifest.embedding.dtype, 'int8');
-    const stored = new ReferenceBackend(asStored(model, 'int4', 'int8'));
+    const stored = new ReferenceBackend(asStored(model, 'int4', 'int8'), onnx.kvCacheDtype);
     const exact = compareLogits(await logitsAfterLayer(onnx, TOKENS, 2), await logitsAfterLayer(stored, TOKENS, 2), model.config.vocabSize);
     assert.ok(exact.relativeError <= 1e-4, `${family}: ${exact.relativeError}`);
   }
@@ -131,8 +133,8 @@ void test('int4 layers with an int8 embedding and LM head (tied and untied) matc
 void test('multi-token appends, zero-length past and rollback give the logits of a fresh run', async () => {
   const checkpoint = generateCheckpoint({ family: 'llama3', numLayers: 3, dtype: 'F32', seed: 3 });
   const onnx = await convertAndLoad(checkpoint.dir, 'fp32');
-  const { numLayers, numKvHeads, headDim, vocabSize } = onnx.config;
-  const cache = new KvCache(numLayers, numKvHeads, headDim, 2);
+  const { numLayers, vocabSize } = onnx.config;
+  const cache = newKvCache(onnx, 2);
   const step = async (tokens: number[]): Promise<Float32Array> =>
     onnx.logits(await onnx.runLayers(0, numLayers, onnx.embed(tokens), cache));
   await step([4, 8, 15]); // P = 0, S = 3
@@ -149,11 +151,29 @@ void test('multi-token appends, zero-length past and rollback give the logits of
   assert.ok(compareLogits(corrected, reference.subarray(5 * vocabSize), vocabSize).relativeError <= 1e-4);
 });
 
+void test('a float32 cache on a quantized package, and a format 3 package (float32 cache, no kvCache field), match the reference', async () => {
+  const checkpoint = generateCheckpoint({ family: 'llama3', numLayers: 2, dtype: 'F32', seed: 17 });
+  const model = loadReferenceModel(checkpoint.dir);
+  const out = join(mkdtempSync(join(tmpdir(), 'pkg-')), 'int8-f32-cache');
+  await convertCheckpoint(checkpoint.dir, out, { dtype: 'int8', quantizedActivations: false, kvCache: 'float32' });
+  const manifestFile = join(out, 'manifest.json');
+  const { kvCache, ...rest } = JSON.parse(readFileSync(manifestFile, 'utf8')) as Manifest;
+  assert.equal(kvCache, 'float32');
+  writeFileSync(manifestFile, JSON.stringify({ ...rest, formatVersion: 3 })); // as format 3 wrote it
+  const onnx = await OnnxBackend.load(out);
+  backends.push(onnx);
+  assert.equal(onnx.kvCacheDtype, 'float32');
+  const stored = new ReferenceBackend(asStored(model, 'int8'), 'float32');
+  const exact = compareLogits(await logitsAfterLayer(onnx, TOKENS, 2), await logitsAfterLayer(stored, TOKENS, 2), model.config.vocabSize);
+  assert.ok(exact.relativeError <= 1e-4, `${exact.relativeError}`);
+  await assert.rejects(onnx.runLayers(0, 1, onnx.embed([1]), new KvCache(2, onnx.config.numKvHeads, onnx.config.headDim, { dtype: 'float16' })), /caches float32 keys/);
+});
+
 void test('early exit then the remaining layers equals the full model (draft + verify share one cache)', async () => {
   const checkpoint = generateCheckpoint({ family: 'llama3.2', numLayers: 4, seed: 5 });
   const onnx = await convertAndLoad(checkpoint.dir, 'fp32');
-  const { numLayers, numKvHeads, headDim } = onnx.config;
-  const cache = new KvCache(numLayers, numKvHeads, headDim);
+  const { numLayers } = onnx.config;
+  const cache = newKvCache(onnx);
   const exitHidden = await onnx.runLayers(0, 2, onnx.embed(TOKENS), cache);
   const full = await onnx.runLayers(2, numLayers, exitHidden, cache);
   const fresh = await logitsAfterLayer(onnx, TOKENS, numLayers);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { KvCache } from '../../server/engine/kvCache.js';
+import { KV_CACHE_DTYPES, KvCache } from '../../server/engine/kvCache.js';
 import { inverseFrequencies, rotaryTables } from '../../server/model/rope.js';
 import { loadReferenceModel, type ReferenceModel } from '../../server/model/referenceForward.js';
 import { logitsAfterLayer } from '../../server/model/backendHelpers.js';
@@ -21,21 +21,23 @@ function maxRelativeError(actual: Float32Array, expected: Float32Array): number 
 const llama3 = generateCheckpoint({ family: 'llama3', numLayers: 3, hiddenSize: 32, numHeads: 4, numKvHeads: 2 });
 const tokens = [5, 17, 200, 3, 99, 42];
 
-void test('appending tokens in several blocks gives the same logits as one fresh run, at every exit layer', async () => {
-  const backend = ReferenceBackend.fromCheckpoint(llama3.dir);
-  const { numLayers, numKvHeads, headDim, hiddenSize } = backend.config;
-  for (let exit = 0; exit <= numLayers; exit++) {
-    const fresh = await logitsAfterLayer(backend, tokens, exit);
-    const cache = new KvCache(numLayers, numKvHeads, headDim, 1); // capacity 1: forces growth too
-    const blocks = [tokens.slice(0, 3), tokens.slice(3, 4), tokens.slice(4)];
-    const rows: Float32Array[] = [];
-    for (const block of blocks) rows.push(await backend.runLayers(0, exit, backend.embed(block), cache));
-    const hidden = new Float32Array(tokens.length * hiddenSize);
-    let offset = 0;
-    for (const r of rows) hidden.set(r, (offset += r.length) - r.length);
-    assert.ok(maxRelativeError(await backend.logits(hidden), fresh) < 1e-5, `exit ${exit}`);
-  }
-});
+for (const dtype of KV_CACHE_DTYPES) {
+  void test(`appending tokens in several blocks gives the same logits as one fresh run, at every exit layer (${dtype} cache)`, async () => {
+    const backend = ReferenceBackend.fromCheckpoint(llama3.dir, dtype);
+    const { numLayers, numKvHeads, headDim, hiddenSize } = backend.config;
+    for (let exit = 0; exit <= numLayers; exit++) {
+      const fresh = await logitsAfterLayer(backend, tokens, exit);
+      const cache = new KvCache(numLayers, numKvHeads, headDim, { dtype, initialCapacity: 1 }); // capacity 1: forces growth too
+      const blocks = [tokens.slice(0, 3), tokens.slice(3, 4), tokens.slice(4)];
+      const rows: Float32Array[] = [];
+      for (const block of blocks) rows.push(await backend.runLayers(0, exit, backend.embed(block), cache));
+      const hidden = new Float32Array(tokens.length * hiddenSize);
+      let offset = 0;
+      for (const r of rows) hidden.set(r, (offset += r.length) - r.length);
+      assert.ok(maxRelativeError(await backend.logits(hidden), fresh) < 1e-5, `exit ${exit}`);
+    }
+  });
+}
 
 void test('rolling the cache back and appending other tokens equals a fresh run of the new sequence', async () => {
   const backend = ReferenceBackend.fromCheckpoint(llama3.dir);
