@@ -113,7 +113,9 @@ void describe('completions from a FIM model package', () => {
     assert.equal((await session.waitForPhase('ready')).settings.exitLayer, null);
   });
 
-  void it('stops generating as soon as the request is cancelled', async (t) => {
+  // The request is answered at once; the engine itself runs on for ADOPTION_GRACE_MS (the next keystroke's request
+  // may adopt it: server/completion/inFlightGeneration.ts) and is aborted then, or at once by a request that does not.
+  void it('answers a cancelled request at once and shows it as no longer generating', async (t) => {
     await session.setSettings({ maxNewTokens: 500 });
     const uri = 'file:///w/long.ts';
     await session.open(uri, 'const data = [\n');
@@ -130,13 +132,13 @@ void describe('completions from a FIM model package', () => {
     setTimeout(() => cancel.cancel(), 40);
     await assert.rejects(pending, (error: unknown) => error instanceof ResponseError && error.code === -32800);
     const cancelledMs = performance.now() - started;
-    // The server answers $/cancelRequest; then the generating flag drops once the engine has stopped.
+    // The server answers $/cancelRequest; then the generating flag (requests being served) drops.
     const stopDeadline = Date.now() + 2000;
     while (session.generating.at(-1) !== false && Date.now() < stopDeadline) await new Promise((r) => setTimeout(r, 5));
     const stoppedMs = performance.now() - started;
-    t.diagnostic(`uncancelled ${fullMs.toFixed(0)} ms / ${fullTokens} tokens; cancelled at 40 ms: answered at ${cancelledMs.toFixed(0)} ms, engine stopped at ${stoppedMs.toFixed(0)} ms`);
+    t.diagnostic(`uncancelled ${fullMs.toFixed(0)} ms / ${fullTokens} tokens; cancelled at 40 ms: answered at ${cancelledMs.toFixed(0)} ms, generating flag dropped at ${stoppedMs.toFixed(0)} ms`);
     assert.ok(fullMs > 300, `the uncancelled generation is long enough to cancel (${fullMs.toFixed(0)} ms, ${fullTokens} tokens)`);
-    assert.ok(stoppedMs < 40 + 200, `engine stopped ${stoppedMs.toFixed(0)} ms after the request (cancel at 40 ms; uncancelled ${fullMs.toFixed(0)} ms)`);
+    assert.ok(stoppedMs < 40 + 200, `generating flag dropped ${stoppedMs.toFixed(0)} ms after the request (cancel at 40 ms; uncancelled ${fullMs.toFixed(0)} ms)`);
     assert.ok(cancelledMs < 40 + 200);
     assert.equal(session.stats.length, statsBefore, 'a cancelled completion reports no stats');
     await session.setSettings({ maxNewTokens: 24 });
