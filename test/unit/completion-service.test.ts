@@ -4,7 +4,7 @@
 // in test/integration/lsp-*.test.ts.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CompletionService, type ModelInUse } from '../../server/completion/completionService.js';
+import { CompletionService, type CompletionOutcome, type ModelInUse } from '../../server/completion/completionService.js';
 import { ADOPTION_GRACE_MS } from '../../server/completion/inFlightGeneration.js';
 import type { CompletionEngine, CompletionGenerationParams, CompletionGenerationResult } from '../../server/completion/engine.js';
 import { ModelHost, type OpenedModel } from '../../server/completion/modelHost.js';
@@ -86,6 +86,18 @@ async function until(condition: () => boolean, what: string): Promise<void> {
   }
 }
 
+/**
+ * A completion of BODY on `engine` whose caller cancels it (as VS Code does on the next keystroke) once engine call
+ * `call` has sent `chunks` chunks; returns what that caller got.
+ */
+async function cancelledAfter(service: CompletionService, engine: ScriptedEngine, chunks: number, call = 0): Promise<CompletionOutcome> {
+  const cancel = new AbortController();
+  const outcome = service.complete(request(BODY), model(engine), DEFAULT_SETTINGS, cancel.signal, ignore);
+  await until(() => engine.calls[call]?.chunksSent === chunks, `${chunks} chunks generated`);
+  cancel.abort();
+  return outcome;
+}
+
 // The user is typing `return foo(bar);` where the model, asked at `return `, generates it; its block ends at `}`.
 const BODY = 'function f() {\n  return ';
 const SCRIPT = ['fo', 'o(', 'bar', ');', '\n', '}', '\n', 'more();', '\n'];
@@ -124,11 +136,7 @@ void test('cancellation by the caller answers it at once; the engine stops when 
 void test('a request for text the user typed through the generation in flight takes it over: one engine call', async () => {
   const engine = new ScriptedEngine(SCRIPT, 20);
   const service = new CompletionService();
-  const cancelA = new AbortController();
-  const a = service.complete(request(BODY), model(engine), DEFAULT_SETTINGS, cancelA.signal, ignore);
-  await until(() => engine.calls[0]?.chunksSent === 2, '"foo(" generated');
-  cancelA.abort();
-  assert.deepEqual(await a, { text: '', stats: null });
+  assert.deepEqual(await cancelledAfter(service, engine, 2), { text: '', stats: null });
   const receivedB = performance.now();
   const partials: string[] = [];
   const b = await service.complete(request(BODY + 'fo'), model(engine), DEFAULT_SETTINGS, never(), (p) => partials.push(p));
@@ -144,11 +152,7 @@ void test('a request for text the user typed through the generation in flight ta
 void test('typed text the generation did not produce: a fresh generation, once the old one has stopped', async () => {
   const engine = new ScriptedEngine(SCRIPT, 20, ['lse;', '\n', '}', '\n']);
   const service = new CompletionService();
-  const cancelA = new AbortController();
-  const a = service.complete(request(BODY), model(engine), DEFAULT_SETTINGS, cancelA.signal, ignore);
-  await until(() => engine.calls[0]?.chunksSent === 2, '"foo(" generated');
-  cancelA.abort();
-  await a;
+  await cancelledAfter(service, engine, 2);
   const b = await service.complete(request(BODY + 'fa'), model(engine), DEFAULT_SETTINGS, never(), ignore);
   assert.equal(b.text, 'lse;');
   assert.equal(engine.calls.length, 2);
@@ -160,21 +164,13 @@ void test('typed text the generation did not produce: a fresh generation, once t
 void test('typing ahead of the generation: taken over while it agrees, aborted at its first disagreement', async () => {
   const ahead = new ScriptedEngine(SCRIPT, 20);
   const service = new CompletionService();
-  const cancelA = new AbortController();
-  const a = service.complete(request(BODY), model(ahead), DEFAULT_SETTINGS, cancelA.signal, ignore);
-  await until(() => ahead.calls[0]?.chunksSent === 1, '"fo" generated');
-  cancelA.abort();
-  await a;
+  await cancelledAfter(service, ahead, 1);
   const b = await service.complete(request(BODY + 'foo(b'), model(ahead), DEFAULT_SETTINGS, never(), ignore);
   assert.equal(b.text, 'ar);', 'the generation went on to produce "o(" and "bar" as typed');
   assert.equal(ahead.calls.length, 1);
 
   const wrong = new ScriptedEngine(SCRIPT, 20, ['x);', '\n', '}', '\n']);
-  const cancelC = new AbortController();
-  const c = service.complete(request(BODY), model(wrong), DEFAULT_SETTINGS, cancelC.signal, ignore);
-  await until(() => wrong.calls[0]?.chunksSent === 1, '"fo" generated');
-  cancelC.abort();
-  await c;
+  await cancelledAfter(service, wrong, 1);
   const d = await service.complete(request(BODY + 'foo(x'), model(wrong), DEFAULT_SETTINGS, never(), ignore);
   assert.equal(d.text, 'x);', "D's own generation");
   assert.equal(wrong.calls.length, 2);
@@ -186,21 +182,13 @@ void test('typing ahead of the generation: taken over while it agrees, aborted a
 void test('a generation is never taken over across a settings change or a model change', async () => {
   const engine = new ScriptedEngine(SCRIPT, 20);
   const service = new CompletionService();
-  const cancelA = new AbortController();
-  const a = service.complete(request(BODY), model(engine), DEFAULT_SETTINGS, cancelA.signal, ignore);
-  await until(() => engine.calls[0]?.chunksSent === 2, '"foo(" generated');
-  cancelA.abort();
-  await a;
+  await cancelledAfter(service, engine, 2);
   await service.complete(request(BODY + 'fo'), model(engine), { ...DEFAULT_SETTINGS }, never(), ignore);
   assert.equal(engine.calls.length, 2, 'new settings (even equal ones): a fresh generation');
   assert.equal(engine.calls[0].aborted, true);
 
   const other = new ScriptedEngine(SCRIPT, 20);
-  const cancelC = new AbortController();
-  const c = service.complete(request(BODY), model(engine), DEFAULT_SETTINGS, cancelC.signal, ignore);
-  await until(() => engine.calls[2]?.chunksSent === 2, '"foo(" generated');
-  cancelC.abort();
-  await c;
+  await cancelledAfter(service, engine, 2, 2);
   await service.complete(request(BODY + 'fo'), model(other), DEFAULT_SETTINGS, never(), ignore);
   assert.equal(engine.calls[2].aborted, true);
   assert.equal(other.calls.length, 1, 'another model: its own generation');
@@ -228,11 +216,7 @@ void test('a generation can be taken over again and again as the user keeps typi
 void test('a generation that ended during its grace period serves the next request at once', async () => {
   const engine = new ScriptedEngine(SCRIPT, 5);
   const service = new CompletionService();
-  const cancelA = new AbortController();
-  const a = service.complete(request(BODY), model(engine), DEFAULT_SETTINGS, cancelA.signal, ignore);
-  await until(() => engine.calls[0]?.chunksSent === 1, '"fo" generated');
-  cancelA.abort();
-  await a;
+  await cancelledAfter(service, engine, 1);
   await until(() => engine.calls[0].chunksSent === 7, 'the block is complete');
   await sleep(20);
   const b = await service.complete(request(BODY + 'fo'), model(engine), DEFAULT_SETTINGS, never(), ignore);
@@ -251,11 +235,7 @@ void test('an engine failure reaches the request being served; in the grace peri
   try {
     const orphaned = new ScriptedEngine(['fo', 'o(', failure], 20, ['lse;', '\n', '}', '\n']);
     const service = new CompletionService();
-    const cancelA = new AbortController();
-    const a = service.complete(request(BODY), model(orphaned), DEFAULT_SETTINGS, cancelA.signal, ignore);
-    await until(() => orphaned.calls[0]?.chunksSent === 1, '"fo" generated');
-    cancelA.abort();
-    assert.deepEqual(await a, { text: '', stats: null });
+    assert.deepEqual(await cancelledAfter(service, orphaned, 1), { text: '', stats: null });
     await sleep(ADOPTION_GRACE_MS + 50);
     const b = await service.complete(request(BODY + 'fa'), model(orphaned), DEFAULT_SETTINGS, never(), ignore);
     assert.equal(b.text, 'lse;');
