@@ -11,17 +11,9 @@ import type { CompletionRequest, ModelInUse } from './completionService.js';
 import type { CursorContext } from './cursorContext.js';
 import type { CompletionGenerationResult } from './engine.js';
 import type { PartialReporter } from './partialReporter.js';
+import { completionRules } from './rules.js';
 import { stopStringsFor, suggestionComplete } from './stopRules.js';
 import { typedAtCursor } from './typedAtCursor.js';
-
-/**
- * How long a generation whose request was cancelled waits for another request to take it over: the client's
- * longest debounce (extension/debouncer.ts), the most a keystroke's own request comes after it. In the replay bench
- * (2 seeds) requests took over 98-245 ms after the cancellation; a 150 / 250 / 400 ms grace gave 15+27 / 21+31 /
- * 26+32 take-overs and p95 keystroke-to-ghost-text 256+329 / 245+319 / 216+273 ms for about the same server CPU
- * (generations taken over are work that is used). Kept here, not in rules.ts, which another change is editing.
- */
-export const ADOPTION_GRACE_MS = 400;
 
 export interface Follower {
   request: CompletionRequest;
@@ -201,7 +193,7 @@ export class InFlightGeneration {
     if (this.answer === null) return;
     this.answer.resolve({ kind: 'dropped' });
     this.answer = null;
-    this.grace = setTimeout(() => this.abort(), ADOPTION_GRACE_MS);
+    this.grace = setTimeout(() => this.abort(), completionRules.adoptionGraceMs);
   }
 
   /** Serves nothing any more and stops the engine; returns the pending answer, for the caller to settle. */

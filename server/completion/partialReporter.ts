@@ -8,7 +8,7 @@ import { suggestionComplete } from './stopRules.js';
 
 export class PartialReporter {
   text = '';
-  complete = false;
+  private complete = false;
   /** ms from the request's receipt to its first character of text / first reported line; null until then. */
   firstTextMs: number | null = null;
   firstLineMs: number | null = null;

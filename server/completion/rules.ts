@@ -21,4 +21,12 @@ export const completionRules = {
   maxDocumentCharacters: 2_000_000,
   /** Stream a partial result at most this often. */
   partialResultIntervalMs: 30,
+  /**
+   * How long a generation whose request was cancelled waits for another request to take it over
+   * (inFlightGeneration.ts): the client's longest debounce (extension/debouncer.ts), the most a keystroke's own
+   * request comes after it. In the replay bench (2 seeds) requests took over 98-245 ms after the cancellation; a
+   * 150 / 250 / 400 ms grace gave 15+27 / 21+31 / 26+32 take-overs and p95 keystroke-to-ghost-text 256+329 / 245+319 /
+   * 216+273 ms for about the same server CPU (generations taken over are work that is used).
+   */
+  adoptionGraceMs: 400,
 };

@@ -70,7 +70,7 @@ export class KvCache {
     }
     const rows = newKeys.length / (kvHeads * headDim);
     const start = this.lengths[layer];
-    this.ensureCapacity(start + rows);
+    this.reserve(start + rows);
     for (let s = 0; s < rows; s++) {
       for (let h = 0; h < kvHeads; h++) {
         const from = (s * kvHeads + h) * headDim;
@@ -80,11 +80,6 @@ export class KvCache {
       }
     }
     this.lengths[layer] = start + rows;
-  }
-
-  /** Makes room for `positions` positions per layer now, so that appends up to there never regrow the cache. */
-  reserve(positions: number): void {
-    this.ensureCapacity(positions);
   }
 
   /** Forgets every position >= length in every layer (rollback of rejected drafts, prompt-cache divergence). */
@@ -111,10 +106,11 @@ export class KvCache {
     return buffer.subarray(start, start + this.lengths[layer] * this.headDim);
   }
 
-  private ensureCapacity(rows: number): void {
-    if (rows <= this.capacity) return;
+  /** Makes room for `positions` positions per layer now (doubling), so that appends up to there never regrow the cache. */
+  reserve(positions: number): void {
+    if (positions <= this.capacity) return;
     let capacity = this.capacity;
-    while (capacity < rows) capacity *= 2;
+    while (capacity < positions) capacity *= 2;
     const headSize = this.capacity * this.headDim;
     // every head's block moves to its new offset (head * capacity * headDim)
     const grow = (old: KvRows[]): KvRows[] =>

@@ -113,7 +113,7 @@ void describe('completions from a FIM model package', () => {
     assert.equal((await session.waitForPhase('ready')).settings.exitLayer, null);
   });
 
-  // The request is answered at once; the engine itself runs on for ADOPTION_GRACE_MS (the next keystroke's request
+  // The request is answered at once; the engine itself runs on for completionRules.adoptionGraceMs (the next keystroke's request
   // may adopt it: server/completion/inFlightGeneration.ts) and is aborted then, or at once by a request that does not.
   void it('answers a cancelled request at once and shows it as no longer generating', async (t) => {
     await session.setSettings({ maxNewTokens: 500 });

@@ -5,10 +5,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CompletionService, type CompletionOutcome, type ModelInUse } from '../../server/completion/completionService.js';
-import { ADOPTION_GRACE_MS } from '../../server/completion/inFlightGeneration.js';
 import type { CompletionEngine, CompletionGenerationParams, CompletionGenerationResult } from '../../server/completion/engine.js';
 import { ModelHost, type OpenedModel } from '../../server/completion/modelHost.js';
 import { PromptBuilder } from '../../server/completion/prompt.js';
+import { completionRules } from '../../server/completion/rules.js';
 import { DEFAULT_SETTINGS, type ServerState } from '../../server/protocol.js';
 
 /** Replays `chunks` on its first call and `laterChunks` on the others; an Error in them is thrown there. */
@@ -124,12 +124,12 @@ void test('cancellation by the caller answers it at once; the engine stops when 
   const cancelledAt = performance.now();
   controller.abort();
   assert.deepEqual(await pending, { text: '', stats: null });
-  assert.ok(performance.now() - cancelledAt < ADOPTION_GRACE_MS, 'the caller does not wait for the grace period');
+  assert.ok(performance.now() - cancelledAt < completionRules.adoptionGraceMs, 'the caller does not wait for the grace period');
   const call = engine.calls[0];
-  await sleep(ADOPTION_GRACE_MS / 2);
+  await sleep(completionRules.adoptionGraceMs / 2);
   assert.equal(call.aborted, false, 'still generating during the grace period');
   await until(() => call.aborted, 'the engine stops');
-  assert.ok(performance.now() - cancelledAt >= ADOPTION_GRACE_MS);
+  assert.ok(performance.now() - cancelledAt >= completionRules.adoptionGraceMs);
   assert.ok(call.chunksSent < 100, `sent ${call.chunksSent} of 100 chunks`);
 });
 
@@ -236,7 +236,7 @@ void test('an engine failure reaches the request being served; in the grace peri
     const orphaned = new ScriptedEngine(['fo', 'o(', failure], 20, ['lse;', '\n', '}', '\n']);
     const service = new CompletionService();
     assert.deepEqual(await cancelledAfter(service, orphaned, 1), { text: '', stats: null });
-    await sleep(ADOPTION_GRACE_MS + 50);
+    await sleep(completionRules.adoptionGraceMs + 50);
     const b = await service.complete(request(BODY + 'fa'), model(orphaned), DEFAULT_SETTINGS, never(), ignore);
     assert.equal(b.text, 'lse;');
     assert.deepEqual(leaks, []);
