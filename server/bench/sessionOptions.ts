@@ -26,12 +26,11 @@ function median(values: number[]): number {
 async function timeSteps(backend: OnnxBackend, rows: number, steps: number): Promise<number> {
   const { numLayers } = backend.config;
   const cache = newKvCache(backend);
-  await backend.runLayers(0, numLayers, backend.embed(Array.from({ length: 64 }, (_, i) => i + 3)), cache); // prompt
+  await backend.forward(0, numLayers, backend.embed(Array.from({ length: 64 }, (_, i) => i + 3)), cache); // prompt
   const times: number[] = [];
   for (let s = 0; s < steps; s++) {
     const started = performance.now();
-    const hidden = await backend.runLayers(0, numLayers, backend.embed(Array.from({ length: rows }, (_, i) => 10 + i)), cache);
-    await backend.argmax(hidden);
+    await backend.forward(0, numLayers, backend.embed(Array.from({ length: rows }, (_, i) => 10 + i)), cache, { output: 'ids' });
     times.push(performance.now() - started);
     cache.truncate(64); // same context length every step
   }
@@ -49,7 +48,7 @@ async function main(): Promise<void> {
         const backend = await OnnxBackend.load(pkg, options);
         const one = await timeSteps(backend, 1, 30);
         const eight = await timeSteps(backend, 8, 15);
-        console.log(`${dtype} ${label}: S=1 ${one.toFixed(2)} ms, S=8 ${eight.toFixed(2)} ms (median, 30 layers + argmax)`);
+        console.log(`${dtype} ${label}: S=1 ${one.toFixed(2)} ms, S=8 ${eight.toFixed(2)} ms (median, 30 layers + head argmax, one segment)`);
         await backend.dispose();
       }
     }

@@ -5,7 +5,7 @@
  * layer the mode uses; the last one ("pending") has not been seen by any layer and is the first thing the next step
  * processes. Positions are implicit: a block of layers appends at its layers' current cache length.
  */
-import type { LayerBackend } from './backend.js';
+import type { ForwardResult, HeadRequest, LayerBackend } from './backend.js';
 import type { KvCache } from './kvCache.js';
 import type { DraftPolicy } from './draftPolicy.js';
 import type { StageClock } from './stats.js';
@@ -35,14 +35,17 @@ export interface StepOutcome {
  */
 export const PREFILL_CHUNK = 64;
 
-/** Embedding + layers [0, E): the residual stream leaving layer E-1 ("exit hidden state"), [S, hidden]. */
-async function forwardEarly(state: DecodeState, tokens: readonly number[], exitLayer: number): Promise<Float32Array> {
-  return state.backend.runLayers(0, exitLayer, state.backend.embed(tokens), state.cache);
+/**
+ * Embedding + layers [0, E), and the exit's head when asked: the residual stream leaving layer E-1 ("exit hidden
+ * state", [S, hidden]) and the head's choice.
+ */
+async function forwardEarly(state: DecodeState, tokens: readonly number[], exitLayer: number, head?: HeadRequest): Promise<ForwardResult> {
+  return state.backend.forward(0, exitLayer, state.backend.embed(tokens), state.cache, head);
 }
 
-/** Layers [E, L) over exit hidden states ([S, hidden]): the full model's last hidden states. */
-async function forwardRemainder(state: DecodeState, exitHidden: Float32Array, exitLayer: number): Promise<Float32Array> {
-  return state.backend.runLayers(exitLayer, state.backend.config.numLayers, exitHidden, state.cache);
+/** Layers [E, L) over exit hidden states ([S, hidden]) and the full head: the full model's predictions. */
+async function forwardRemainder(state: DecodeState, exitHidden: Float32Array, exitLayer: number, head: HeadRequest): Promise<ForwardResult> {
+  return state.backend.forward(exitLayer, state.backend.config.numLayers, exitHidden, state.cache, head);
 }
 
 /** Appends a step's tokens; the cache keeps exactly the positions before the new pending token (rollback). */
@@ -75,8 +78,9 @@ export async function prefill(state: DecodeState, layers: number, signal?: Abort
 export async function autoregressiveStep(state: DecodeState, exitLayer: number, allowed?: readonly number[]): Promise<StepOutcome> {
   const pending = state.tokens[state.tokens.length - 1];
   const stage = exitLayer === state.backend.config.numLayers ? 'verify' : 'draft';
-  const hidden = await state.clock.time(stage, () => forwardEarly(state, [pending], exitLayer));
-  const tokens = allowed === undefined ? (await state.chooser.verify(hidden, [])).tokens : [await state.chooser.chooseAmong(hidden, allowed)];
+  const head = allowed === undefined ? state.chooser.heads.verify : state.chooser.heads.among;
+  const out = await state.clock.time(stage, () => forwardEarly(state, [pending], exitLayer, head));
+  const tokens = allowed === undefined ? state.chooser.verify(out, []).tokens : [state.chooser.chooseAmong(out, allowed)];
   commit(state, tokens);
   return { tokens, drafted: 0, acceptedDrafts: 0 };
 }
@@ -102,9 +106,9 @@ export async function selfSpeculativeStep(
   const proposals: Proposal[] = [];
 
   while (proposals.length < budget) {
-    const exitState = await state.clock.time('draft', () => forwardEarly(state, seen.slice(-1), exitLayer));
-    exitStates.set(exitState, proposals.length * hiddenSize);
-    const proposal = await state.chooser.propose(exitState);
+    const out = await state.clock.time('draft', () => forwardEarly(state, seen.slice(-1), exitLayer, state.chooser.heads.propose));
+    exitStates.set(out.hidden, proposals.length * hiddenSize);
+    const proposal = state.chooser.propose(out);
     proposals.push(proposal);
     seen.push(proposal.token);
     if (!policy.keepDrafting(proposal) || state.endTokens.includes(proposal.token)) break;
@@ -112,10 +116,10 @@ export async function selfSpeculativeStep(
 
   const d = proposals.length;
   const targets = await state.clock.time('verify', async () => {
-    exitStates.set(await forwardEarly(state, seen.slice(-1), exitLayer), d * hiddenSize);
-    return forwardRemainder(state, exitStates.subarray(0, (d + 1) * hiddenSize), exitLayer);
+    exitStates.set((await forwardEarly(state, seen.slice(-1), exitLayer)).hidden, d * hiddenSize);
+    return forwardRemainder(state, exitStates.subarray(0, (d + 1) * hiddenSize), exitLayer, state.chooser.heads.verify);
   });
-  const verdict = await state.chooser.verify(targets, proposals);
+  const verdict = state.chooser.verify(targets, proposals);
   commit(state, verdict.tokens);
   return { tokens: verdict.tokens, drafted: d, acceptedDrafts: verdict.acceptedDrafts };
 }

@@ -3,7 +3,7 @@
  * tokens as they come. Stop conditions: max tokens, EOS/EOT, stop strings, wall-clock budget, cancellation
  * (checked between any two steps and between prefill chunks).
  */
-import type { LayerBackend } from './backend.js';
+import { planFor, type LayerBackend } from './backend.js';
 import { autoregressiveStep, prefill, selfSpeculativeStep, type DecodeState, type StepOutcome } from './decode.js';
 import type { DraftPolicy } from './draftPolicy.js';
 import type { KvCache } from './kvCache.js';
@@ -52,8 +52,13 @@ export interface GenerationJob {
 const RESERVED_NEW_TOKENS = 1024;
 
 export async function generate(job: GenerationJob, options: GenerationOptions = {}): Promise<GenerationResult> {
-  const started = performance.now();
   const { backend, params } = job;
+  // builds the sessions of another exit layer or mode (about a second), outside the generation's clock: the stats
+  // describe decoding; nothing happens when the plan is already arranged
+  const arranging = performance.now();
+  await backend.arrange(planFor(params.mode, params.exitLayer, backend.config.numLayers));
+  const arrangeMs = performance.now() - arranging;
+  const started = performance.now();
   const clock = new StageClock();
   const chooser = chooserFor(params, backend, clock);
   const state: DecodeState = { backend, cache: job.cache, tokens: job.tokens, chooser, clock, endTokens: job.stopTokens };
@@ -107,6 +112,7 @@ export async function generate(job: GenerationJob, options: GenerationOptions = 
     accepted,
     timeToFirstTokenMs: Number.isNaN(firstTokenAt) ? totalMs : firstTokenAt - started,
     totalMs,
+    arrangeMs,
     clock,
   });
   return { tokens: generated, text: text.fullText, stopReason, stats };
@@ -131,7 +137,7 @@ async function step(state: DecodeState, params: GenerationParams, policy: DraftP
 }
 
 function chooserFor(params: GenerationParams, backend: LayerBackend, clock: StageClock): TokenChooser {
-  if (params.temperature === 0) return new GreedyChooser(backend, clock, params.adaptiveDraft);
+  if (params.temperature === 0) return new GreedyChooser(clock, params.adaptiveDraft);
   const { temperature, topK, topP } = params;
-  return new SamplingChooser(backend, clock, { temperature, topK, topP }, seededRandom(params.seed));
+  return new SamplingChooser(clock, backend.config.vocabSize, { temperature, topK, topP }, seededRandom(params.seed));
 }

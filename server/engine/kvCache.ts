@@ -1,11 +1,13 @@
-import type { LayerBackend } from './backend.js';
+import type { ModelConfig } from '../model/config.js';
 
 /**
- * Per-layer key/value cache, head-major: keys[l] is [kvHeads, capacity, headDim] and the first length(l) positions
- * of each head are valid. Each head's valid prefix is contiguous, so it is handed to onnxruntime as a zero-copy
- * [length, headDim] view that MatMul reads as is (no transpose, no concatenation of the whole past per token).
- * Appending copies only the new rows; capacity doubles when full (amortised O(1) per token, never a copy of the
- * whole cache per token). Rolling back is setting a length: rejected drafts are simply overwritten later.
+ * Per-layer key/value cache, position-major: keys[l] is [capacity, kvHeads, headDim] and the first length(l)
+ * positions are valid. The valid prefix is contiguous, so onnxruntime reads it as a zero-copy [length, kvHeads,
+ * headDim] view, and the rows a run adds are contiguous too: the backend hands `slot()` views to onnxruntime as
+ * pre-allocated outputs, so the run writes its new keys and values straight into the cache and `advance()` only
+ * moves the length. Nothing of the cache's size is copied per token. Capacity grows by doubling (one copy of the
+ * valid prefix, before a generation: generation.ts reserves). Rolling back is setting a length: rejected drafts are
+ * simply overwritten later.
  *
  * Rows are stored as float32, or as float16 bit patterns: at long contexts decoding is bound by reading the cache
  * (every token reads all of it), and halves halve that (llama.cpp's default cache type is f16 too).
@@ -24,7 +26,7 @@ export interface KvCacheOptions {
 
 export class KvCache {
   readonly dtype: KvCacheDtype;
-  private keys: KvRows[];
+  private keys: KvRows[]; // per layer [capacity, kvHeads, headDim]
   private values: KvRows[];
   private readonly lengths: number[];
   private capacity: number;
@@ -50,36 +52,42 @@ export class KvCache {
     return this.lengths[layer];
   }
 
-  /** The valid keys of one kv head of `layer`: [length, headDim] in the cache's dtype, a view (no copy). */
-  pastKeys(layer: number, head: number): KvRows {
-    return this.view(this.keys[layer], layer, head);
+  /** The valid keys of `layer`: [length, kvHeads, headDim] in the cache's dtype, a view (no copy). */
+  pastKeys(layer: number): KvRows {
+    return this.keys[layer].subarray(0, this.lengths[layer] * this.rowSize);
   }
 
-  pastValues(layer: number, head: number): KvRows {
-    return this.view(this.values[layer], layer, head);
+  pastValues(layer: number): KvRows {
+    return this.values[layer].subarray(0, this.lengths[layer] * this.rowSize);
   }
 
   /**
-   * Appends rows (token-major [S, kvHeads, headDim] each, as the layers return them, in the cache's dtype) after
-   * the valid prefix of `layer`.
+   * Views of the `rows` positions after the valid prefix of `layer` ([rows, kvHeads, headDim] each), for a run to
+   * write its new keys and values into; `advance` then makes them valid. Grows the cache when needed.
    */
+  slot(layer: number, rows: number): { keys: KvRows; values: KvRows } {
+    const start = this.lengths[layer];
+    this.reserve(start + rows);
+    const range = [start * this.rowSize, (start + rows) * this.rowSize] as const;
+    return { keys: this.keys[layer].subarray(...range), values: this.values[layer].subarray(...range) };
+  }
+
+  /** Marks `rows` more positions of `layer` valid (written through `slot`). */
+  advance(layer: number, rows: number): void {
+    if (this.lengths[layer] + rows > this.capacity) throw new RangeError(`layer ${layer}: advancing past the cache's capacity`);
+    this.lengths[layer] += rows;
+  }
+
+  /** Appends rows (token-major [S, kvHeads, headDim] each, in the cache's dtype) after the valid prefix of `layer`. */
   append(layer: number, newKeys: KvRows, newValues: KvRows): void {
-    const { kvHeads, headDim } = this;
     if (!this.holds(newKeys) || !this.holds(newValues)) {
       throw new TypeError(`a ${this.dtype} KV cache was given ${newKeys.constructor.name} rows`);
     }
-    const rows = newKeys.length / (kvHeads * headDim);
-    const start = this.lengths[layer];
-    this.reserve(start + rows);
-    for (let s = 0; s < rows; s++) {
-      for (let h = 0; h < kvHeads; h++) {
-        const from = (s * kvHeads + h) * headDim;
-        const to = (h * this.capacity + start + s) * headDim;
-        this.keys[layer].set(newKeys.subarray(from, from + headDim), to);
-        this.values[layer].set(newValues.subarray(from, from + headDim), to);
-      }
-    }
-    this.lengths[layer] = start + rows;
+    const rows = newKeys.length / this.rowSize;
+    const slot = this.slot(layer, rows);
+    slot.keys.set(newKeys);
+    slot.values.set(newValues);
+    this.advance(layer, rows);
   }
 
   /** Forgets every position >= length in every layer (rollback of rejected drafts, prompt-cache divergence). */
@@ -89,7 +97,27 @@ export class KvCache {
 
   /** Bytes held (for stats and memory reports). */
   get byteLength(): number {
-    return 2 * this.keys.length * this.kvHeads * this.capacity * this.headDim * (this.dtype === 'float16' ? 2 : 4);
+    return 2 * this.keys.length * this.capacity * this.rowSize * (this.dtype === 'float16' ? 2 : 4);
+  }
+
+  /** Makes room for `positions` positions per layer now (doubling), so that writes up to there never regrow the cache. */
+  reserve(positions: number): void {
+    if (positions <= this.capacity) return;
+    let capacity = this.capacity;
+    while (capacity < positions) capacity *= 2;
+    const grow = (old: KvRows[]): KvRows[] =>
+      old.map((buffer, layer) => {
+        const bigger = this.allocate(capacity);
+        bigger.set(buffer.subarray(0, this.lengths[layer] * this.rowSize));
+        return bigger;
+      });
+    this.keys = grow(this.keys);
+    this.values = grow(this.values);
+    this.capacity = capacity;
+  }
+
+  private get rowSize(): number {
+    return this.kvHeads * this.headDim;
   }
 
   private holds(rows: KvRows): boolean {
@@ -97,36 +125,13 @@ export class KvCache {
   }
 
   private allocate(capacity: number): KvRows {
-    const size = this.kvHeads * capacity * this.headDim;
+    const size = capacity * this.rowSize;
     return this.dtype === 'float16' ? new Uint16Array(size) : new Float32Array(size);
-  }
-
-  private view(buffer: KvRows, layer: number, head: number): KvRows {
-    const start = head * this.capacity * this.headDim;
-    return buffer.subarray(start, start + this.lengths[layer] * this.headDim);
-  }
-
-  /** Makes room for `positions` positions per layer now (doubling), so that appends up to there never regrow the cache. */
-  reserve(positions: number): void {
-    if (positions <= this.capacity) return;
-    let capacity = this.capacity;
-    while (capacity < positions) capacity *= 2;
-    const headSize = this.capacity * this.headDim;
-    // every head's block moves to its new offset (head * capacity * headDim)
-    const grow = (old: KvRows[]): KvRows[] =>
-      old.map((buffer) => {
-        const bigger = this.allocate(capacity);
-        for (let h = 0; h < this.kvHeads; h++) bigger.set(buffer.subarray(h * headSize, (h + 1) * headSize), h * capacity * this.headDim);
-        return bigger;
-      });
-    this.keys = grow(this.keys);
-    this.values = grow(this.values);
-    this.capacity = capacity;
   }
 }
 
-/** An empty cache of the shape and dtype `backend` runs on. */
-export function newKvCache(backend: Pick<LayerBackend, 'config' | 'kvCacheDtype'>, initialCapacity?: number): KvCache {
+/** An empty cache of the shape and dtype a backend runs on. */
+export function newKvCache(backend: { config: ModelConfig; kvCacheDtype: KvCacheDtype }, initialCapacity?: number): KvCache {
   const { numLayers, numKvHeads, headDim } = backend.config;
   return new KvCache(numLayers, numKvHeads, headDim, { dtype: backend.kvCacheDtype, initialCapacity });
 }

@@ -25,6 +25,15 @@ export class StageClock {
       this.ms[stage] += performance.now() - start;
     }
   }
+
+  timeSync<T>(stage: Stage, work: () => T): T {
+    const start = performance.now();
+    try {
+      return work();
+    } finally {
+      this.ms[stage] += performance.now() - start;
+    }
+  }
 }
 
 /** Upper bound on the speedup over plain decoding for T tokens per step, g drafts per step at relative cost c. */
@@ -48,13 +57,17 @@ export interface GenerationStats {
   /** Decoding steps (one per token for full / early-exit, one per draft-verify round for self-speculative). */
   steps: number;
   prefillMs: number;
-  /** Layers [0, E) while drafting (self-speculative) or generating (early-exit). */
+  /** Layers [0, E) and the exit's head while drafting (self-speculative) or generating (early-exit). */
   draftMs: number;
-  /** Full-model layer passes: the verify pass (self-speculative) or every token (full). */
+  /** Mean time of one drafted token, its head included (draftMs / drafted; 0 without drafts). */
+  draftTokenMs: number;
+  /** Full-model passes with their head: the verify pass (self-speculative) or every token (full). */
   verifyMs: number;
-  /** Final norm + LM head and token choice. */
+  /** Token choice from the head's output in JS (softmax, sampling); the head itself runs inside the passes. */
   headMs: number;
   totalMs: number;
+  /** Time spent building the sessions of a new exit layer or mode before this generation (not in totalMs). */
+  arrangeMs: number;
   /** Leviathan et al.'s cost model with the measured tokens and drafts per step, c = E / L (see above). */
   analyticSpeedupBound: number;
   /** The same bound with c measured: ms per draft token / ms per verify pass. */
@@ -79,6 +92,7 @@ export interface StatsInput {
   accepted: number;
   timeToFirstTokenMs: number;
   totalMs: number;
+  arrangeMs: number;
   clock: StageClock;
 }
 
@@ -102,9 +116,11 @@ export function summarize(input: StatsInput): GenerationStats {
     steps,
     prefillMs: clock.ms.prefill,
     draftMs: clock.ms.draft,
+    draftTokenMs: drafted === 0 ? 0 : clock.ms.draft / drafted,
     verifyMs: clock.ms.verify,
     headMs: clock.ms.head,
     totalMs: input.totalMs,
+    arrangeMs: input.arrangeMs,
     analyticSpeedupBound: speculative ? analyticSpeedupBound(tokensPerStep, meanDraft, input.exitLayer / input.numLayers) : 1,
     measuredSpeedupBound: speculative ? analyticSpeedupBound(tokensPerStep, meanDraft, measuredCost) : 1,
     mode: input.mode,

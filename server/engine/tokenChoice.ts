@@ -3,7 +3,7 @@
  * of a verified draft (longest matching prefix + one full-model token; or speculative sampling).
  * The decode loop (decode.ts) is the same for both; only this policy differs.
  */
-import type { LayerBackend } from './backend.js';
+import type { ForwardResult, HeadRequest } from './backend.js';
 import { argmax, filteredDistribution, sampleFrom, speculativeAccept, type SamplingParams } from './sampling.js';
 import type { StageClock } from './stats.js';
 
@@ -21,70 +21,86 @@ export interface Verdict {
   acceptedDrafts: number;
 }
 
-export interface TokenChooser {
-  /** One draft token from the state leaving the exit layer (hidden: [1, hidden]). */
-  propose(hidden: Float32Array): Promise<Proposal>;
-  /** Target rows ([d+1, hidden], row i predicts the token after draft i) against the d proposals. */
-  verify(hidden: Float32Array, proposals: readonly Proposal[]): Promise<Verdict>;
-  /** One token from [1, hidden], restricted to `allowed` (token healing). */
-  chooseAmong(hidden: Float32Array, allowed: readonly number[]): Promise<number>;
+/** What each decision needs the head to return (argmax ids are cheaper to fetch than logits). */
+export interface HeadNeeds {
+  propose: HeadRequest;
+  verify: HeadRequest;
+  among: HeadRequest;
 }
 
-export class GreedyChooser implements TokenChooser {
-  constructor(
-    private readonly backend: LayerBackend,
-    private readonly clock: StageClock,
-    /** The adaptive draft needs the draft's confidence, which costs fetching the logits instead of the ids. */
-    private readonly measureConfidence: boolean,
-  ) {}
+/**
+ * Chooses tokens from what a forward pass's head returned. The head runs inside the forward (the backend fuses it
+ * with the layers), so the chooser says up front what it needs (`heads`).
+ */
+export interface TokenChooser {
+  readonly heads: HeadNeeds;
+  /** One draft token from the exit's head ([1] row). */
+  propose(out: ForwardResult): Proposal;
+  /** Target rows ([d+1], row i predicts the token after draft i) against the d proposals. */
+  verify(out: ForwardResult, proposals: readonly Proposal[]): Verdict;
+  /** One token from the full head's [1] row, restricted to `allowed` (token healing). */
+  chooseAmong(out: ForwardResult, allowed: readonly number[]): number;
+}
 
-  async propose(hidden: Float32Array): Promise<Proposal> {
-    return this.clock.time('head', async () => {
-      if (!this.measureConfidence) return { token: (await this.backend.argmax(hidden))[0], confidence: 1, probs: null };
-      const logits = await this.backend.logits(hidden);
-      const token = argmax(logits);
-      return { token, confidence: softmaxProbabilityOf(logits, token), probs: null };
-    });
+const IDS: HeadRequest = { output: 'ids' };
+const LOGITS: HeadRequest = { output: 'logits' };
+
+export class GreedyChooser implements TokenChooser {
+  readonly heads: HeadNeeds;
+
+  /** measureConfidence: the adaptive draft needs the draft's confidence, which costs fetching the logits. */
+  constructor(
+    private readonly clock: StageClock,
+    measureConfidence: boolean,
+  ) {
+    this.heads = { propose: measureConfidence ? LOGITS : IDS, verify: IDS, among: LOGITS };
   }
 
-  async verify(hidden: Float32Array, proposals: readonly Proposal[]): Promise<Verdict> {
-    const targets = await this.clock.time('head', () => this.backend.argmax(hidden)); // [d+1]
+  propose(out: ForwardResult): Proposal {
+    const token = out.ids[0];
+    if (!out.logits) return { token, confidence: 1, probs: null };
+    const logits = out.logits;
+    return this.clock.timeSync('head', () => ({ token, confidence: softmaxProbabilityOf(logits, argmax(logits)), probs: null }));
+  }
+
+  verify(out: ForwardResult, proposals: readonly Proposal[]): Verdict {
+    const targets = out.ids; // [d+1]
     let k = 0;
     while (k < proposals.length && proposals[k].token === targets[k]) k++;
     return { tokens: [...proposals.slice(0, k).map((p) => p.token), targets[k]], acceptedDrafts: k };
   }
 
-  async chooseAmong(hidden: Float32Array, allowed: readonly number[]): Promise<number> {
-    const logits = await this.clock.time('head', () => this.backend.logits(hidden));
+  chooseAmong(out: ForwardResult, allowed: readonly number[]): number {
+    const logits = vocabularyLogits(out, 0);
     return allowed.reduce((best, token) => (logits[token] > logits[best] ? token : best));
   }
 }
 
 export class SamplingChooser implements TokenChooser {
+  readonly heads: HeadNeeds = { propose: LOGITS, verify: LOGITS, among: LOGITS };
+
   constructor(
-    private readonly backend: LayerBackend,
     private readonly clock: StageClock,
+    private readonly vocabSize: number,
     private readonly params: SamplingParams,
     private readonly random: () => number,
   ) {}
 
-  async propose(hidden: Float32Array): Promise<Proposal> {
-    return this.clock.time('head', async () => {
-      const probs = filteredDistribution(await this.backend.logits(hidden), this.params); // q
+  propose(out: ForwardResult): Proposal {
+    return this.clock.timeSync('head', () => {
+      // a draft head's logits cover its vocabulary only: q is 0 elsewhere, which speculative sampling allows
+      const probs = filteredDistribution(vocabularyLogits(out, 0, this.vocabSize), this.params); // q
       const token = sampleFrom(probs, this.random);
       return { token, confidence: probs[token], probs };
     });
   }
 
-  async verify(hidden: Float32Array, proposals: readonly Proposal[]): Promise<Verdict> {
-    return this.clock.time('head', async () => {
-      const logits = await this.backend.logits(hidden); // [d+1, vocab]
-      const vocab = this.backend.config.vocabSize;
-      const target = (row: number): Float64Array =>
-        filteredDistribution(logits.subarray(row * vocab, (row + 1) * vocab), this.params); // p
+  verify(out: ForwardResult, proposals: readonly Proposal[]): Verdict {
+    return this.clock.timeSync('head', () => {
+      const target = (row: number): Float64Array => filteredDistribution(vocabularyLogits(out, row, this.vocabSize), this.params); // p
       const tokens: number[] = [];
       for (const [i, proposal] of proposals.entries()) {
-        const outcome = speculativeAccept(proposal.token, proposal.probs ?? oneHot(proposal.token, vocab), target(i), this.random);
+        const outcome = speculativeAccept(proposal.token, proposal.probs ?? oneHot(proposal.token, this.vocabSize), target(i), this.random);
         tokens.push(outcome.token);
         if (!outcome.accepted) return { tokens, acceptedDrafts: i };
       }
@@ -93,14 +109,28 @@ export class SamplingChooser implements TokenChooser {
     });
   }
 
-  async chooseAmong(hidden: Float32Array, allowed: readonly number[]): Promise<number> {
-    return this.clock.time('head', async () => {
-      const logits = await this.backend.logits(hidden);
+  chooseAmong(out: ForwardResult, allowed: readonly number[]): number {
+    return this.clock.timeSync('head', () => {
+      const logits = vocabularyLogits(out, 0, this.vocabSize);
       const masked = new Float32Array(logits.length).fill(-Infinity);
       for (const token of allowed) masked[token] = logits[token];
       return sampleFrom(filteredDistribution(masked, this.params), this.random);
     });
   }
+}
+
+/**
+ * Row `row` of a head's logits over the whole vocabulary: as returned for the full head, scattered (-inf elsewhere)
+ * for a draft head over a subset.
+ */
+function vocabularyLogits(out: ForwardResult, row: number, vocabSize?: number): Float32Array {
+  if (!out.logits) throw new Error('the head returned no logits (HeadNeeds asked for ids)');
+  const columns = out.logitIds ? out.logitIds.length : out.logits.length / Math.max(1, out.ids.length);
+  const values = out.logits.subarray(row * columns, (row + 1) * columns);
+  if (!out.logitIds) return values;
+  const full = new Float32Array(vocabSize ?? Math.max(...out.logitIds) + 1).fill(-Infinity);
+  out.logitIds.forEach((id, i) => (full[id] = values[i]));
+  return full;
 }
 
 function softmaxProbabilityOf(logits: Float32Array, token: number): number {

@@ -27,13 +27,14 @@ export function argmaxRows(logits: Float32Array, vocabSize: number): Int32Array 
   return out;
 }
 
-/** Logits [tokens.length, vocab] after the first `exitLayer` layers of a fresh run (norm + head applied). */
+/** Logits [tokens.length, vocab] after the first `exitLayer` layers of a fresh run (norm + full head applied). */
 export async function logitsAfterLayer(
   backend: LayerBackend,
   tokens: readonly number[],
   exitLayer: number,
 ): Promise<Float32Array> {
-  const cache = newKvCache(backend, tokens.length);
-  const hidden = await backend.runLayers(0, exitLayer, backend.embed(tokens), cache);
-  return backend.logits(hidden);
+  await backend.arrange({ exitLayer, exitHead: 'full', remainder: false });
+  const cache = newKvCache(backend, tokens.length + 1);
+  const { logits } = await backend.forward(0, exitLayer, backend.embed(tokens), cache, { output: 'logits' });
+  return logits!;
 }

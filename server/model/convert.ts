@@ -6,10 +6,11 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { ConfigError } from './config.js';
 import { openHfCheckpoint, tensorOf, type HfCheckpoint } from './checkpoint.js';
 import type { KvCacheDtype } from '../engine/kvCache.js';
-import { buildHeadGraph, buildLayerGraph, buildQkvGraph, type GraphOptions, type WeightRef } from './layerGraphs.js';
-import { FORMAT, FORMAT_VERSION, type FimTokens, type Manifest } from './manifest.js';
-import { EMBEDDING, FINAL_NORM, LAYER_TENSORS, layerTensorName, LM_HEAD, type LayerTensor } from './tensorNames.js';
-import { WeightsFileWriter } from './weightsFile.js';
+import { DEFAULT_DRAFT_VOCABULARY, draftVocabulary } from './draftVocabulary.js';
+import { FORMAT, FORMAT_VERSION, layerWeightName, type FimTokens, type Manifest } from './manifest.js';
+import type { SegmentLayerTensor } from './segmentGraphs.js';
+import { EMBEDDING, FINAL_NORM, layerTensorName, LM_HEAD, type LayerTensor } from './tensorNames.js';
+import { selectedRows, stackedRows, tensorRows, WeightsFileWriter, type RowSource, type WeightRef } from './weightsFile.js';
 import { quantBits, type PackageDtype } from './weightEncoding.js';
 
 export interface ConvertOptions {
@@ -45,7 +46,19 @@ export interface ConvertOptions {
    * what every token reads at long contexts; float32 keeps an fp32 package exactly the checkpoint's arithmetic.
    */
   kvCache?: KvCacheDtype;
+  /** Rows of the draft head (default DEFAULT_DRAFT_VOCABULARY); at least the vocabulary size means the full head. */
+  draftVocabulary?: number;
 }
+
+/** How the package's fused layer tensors are made of the checkpoint's. */
+const FUSED_LAYER_TENSORS: Record<SegmentLayerTensor, readonly LayerTensor[]> = {
+  input_layernorm: ['input_layernorm'],
+  qkv_proj: ['q_proj', 'k_proj', 'v_proj'],
+  o_proj: ['o_proj'],
+  post_attention_layernorm: ['post_attention_layernorm'],
+  gate_up_proj: ['gate_proj', 'up_proj'],
+  down_proj: ['down_proj'],
+};
 
 export function defaultKvCache(dtype: PackageDtype): KvCacheDtype {
   return dtype === 'fp32' ? 'float32' : 'float16';
@@ -111,54 +124,51 @@ async function writePackage(
   const weights = new WeightsFileWriter(join(dir, WEIGHTS_FILE));
   const status = (what: string): void =>
     progress(`${what} (${(weights.bytesWritten / 2 ** 20).toFixed(0)} MiB written, ${((Date.now() - started) / 1000).toFixed(1)} s)`);
-  const graphOptions: GraphOptions = {
-    weightsFile: WEIGHTS_FILE,
-    quantizedActivations: options.quantizedActivations ?? true,
-    kvCache: options.kvCache ?? defaultKvCache(options.dtype),
-  };
-  const qkv: string[] = [];
-  const layers: string[] = [];
+  const quantizedActivations = options.quantizedActivations ?? true;
+  const kvCache = options.kvCache ?? defaultKvCache(options.dtype);
+  const tensors: Record<string, WeightRef> = {};
+  const fim = options.fimPrompts === false ? null : tokenizer.fim;
+  const fimAsEnd = tokenizer.fim && !fim ? Object.values(tokenizer.fim.ids) : [];
+  const endTokens = [...config.eosTokenIds, ...fimAsEnd];
+  const draftIds = draftVocabulary(
+    JSON.parse(readFileSync(tokenizer.file, 'utf8')) as object,
+    config.vocabSize,
+    options.draftVocabulary ?? DEFAULT_DRAFT_VOCABULARY,
+    [...endTokens, ...(tokenizer.fim ? Object.values(tokenizer.fim.ids) : [])],
+  );
   let embedding: WeightRef;
-  let finalNorm: WeightRef;
-  let lmHead: WeightRef;
   try {
     const embeddingDtype = options.embeddingDtype ?? options.dtype;
     embedding = weights.write(tensorOf(checkpoint, EMBEDDING), embeddingDtype);
     status('embedding');
     for (let l = 0; l < config.numLayers; l++) {
       await checkpointForAbort(options.signal);
-      const refs = {} as Record<LayerTensor, WeightRef>;
-      for (const t of LAYER_TENSORS) {
-        const isNorm = t.endsWith('layernorm');
-        refs[t] = weights.write(tensorOf(checkpoint, layerTensorName(l, t)), isNorm ? 'fp32' : options.dtype);
+      for (const [fused, parts] of Object.entries(FUSED_LAYER_TENSORS) as [SegmentLayerTensor, readonly LayerTensor[]][]) {
+        const source = stackedRows(parts.map((t) => tensorRows(tensorOf(checkpoint, layerTensorName(l, t)))));
+        tensors[layerWeightName(l, fused)] = weights.write(source, fused.endsWith('layernorm') ? 'fp32' : options.dtype);
       }
-      const file = `layer_${String(l).padStart(2, '0')}`;
-      writeFileSync(join(dir, `${file}_qkv.onnx`), buildQkvGraph(config, l, refs, graphOptions));
-      writeFileSync(join(dir, `${file}.onnx`), buildLayerGraph(config, l, refs, graphOptions));
-      qkv.push(`${file}_qkv.onnx`);
-      layers.push(`${file}.onnx`);
       status(`layer ${l + 1}/${config.numLayers}`);
     }
-    finalNorm = weights.write(tensorOf(checkpoint, FINAL_NORM), 'fp32');
-    // a tied head reads the embedding's bytes: stored once, loaded once (by the head session)
-    lmHead = config.tieWordEmbeddings ? embedding : weights.write(tensorOf(checkpoint, LM_HEAD), embeddingDtype);
+    tensors.norm = weights.write(tensorOf(checkpoint, FINAL_NORM), 'fp32');
+    // a tied head reads the embedding's bytes: stored once
+    const head: RowSource = tensorRows(tensorOf(checkpoint, config.tieWordEmbeddings ? EMBEDDING : LM_HEAD));
+    tensors.lm_head = config.tieWordEmbeddings ? embedding : weights.write(head, embeddingDtype);
+    // quantization is per row, so these rows are bit for bit the full head's
+    if (draftIds) tensors.draft_head = weights.write(selectedRows(head, draftIds), embeddingDtype);
+    status('head');
   } finally {
     weights.close();
   }
-  writeFileSync(join(dir, 'head.onnx'), buildHeadGraph(config, finalNorm, lmHead, graphOptions));
-  status('head');
   copyFileSync(tokenizer.file, join(dir, 'tokenizer.json'));
   if (tokenizer.config) copyFileSync(tokenizer.config, join(dir, 'tokenizer_config.json'));
-  const fim = options.fimPrompts === false ? null : tokenizer.fim;
-  const fimAsEnd = tokenizer.fim && !fim ? Object.values(tokenizer.fim.ids) : [];
   const manifest: Manifest = {
     format: FORMAT,
     formatVersion: FORMAT_VERSION,
     architecture: 'llama',
     dtype: options.dtype,
-    config: { ...config, eosTokenIds: [...config.eosTokenIds, ...fimAsEnd] },
-    activations: quantBits(options.dtype) !== null && graphOptions.quantizedActivations ? 'int8' : 'fp32',
-    kvCache: graphOptions.kvCache,
+    config: { ...config, eosTokenIds: endTokens },
+    activations: quantBits(options.dtype) !== null && quantizedActivations ? 'int8' : 'fp32',
+    kvCache,
     embedding: {
       dtype: options.embeddingDtype ?? options.dtype,
       offset: embedding.offset,
@@ -166,10 +176,9 @@ async function writePackage(
       ...(embedding.kind === 'nbits' ? { scalesOffset: embedding.scales.offset } : {}),
       ...(embedding.kind === 'nbits' && embedding.biases ? { biasesOffset: embedding.biases.offset } : {}),
     },
-    qkv,
-    layers,
-    head: 'head.onnx',
     weights: WEIGHTS_FILE,
+    tensors,
+    draftHead: draftIds ? { ids: draftIds } : null,
     tokenizer: { file: 'tokenizer.json', config: tokenizer.config ? 'tokenizer_config.json' : null, fim },
     layerskip: recommendation,
     source: {

@@ -1,15 +1,17 @@
-// LayerBackend over a model package (docs/model-package.md): one onnxruntime session per decoder layer plus the
-// head. The only file that imports onnxruntime-node.
+// LayerBackend over a model package (docs/model-package.md): one onnxruntime session per segment of layers (the
+// plan's [0, E) and [E, L), each ending in its head), built in memory from the package's weight table. The only file
+// that imports onnxruntime-node.
 import { closeSync, openSync, readSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import type { LayerBackend } from '../engine/backend.js';
-import type { KvCache, KvCacheDtype, KvRows } from '../engine/kvCache.js';
-import type { ModelConfig } from './config.js';
-import { readManifest, type Manifest } from './manifest.js';
+import type { ForwardResult, HeadRequest, LayerBackend, LayerPlan } from '../engine/backend.js';
+import { KvCache, type KvCacheDtype } from '../engine/kvCache.js';
 import { checkLayerRange, checkRows } from './backendHelpers.js';
+import type { ModelConfig } from './config.js';
+import { layerWeightName, readManifest, type Manifest } from './manifest.js';
 import { inverseFrequencies, rotaryTables, swapHalvesTables } from './rope.js';
+import { buildSegmentGraph, SEGMENT_IO, SEGMENT_LAYER_TENSORS, type SegmentSpec, type SegmentWeights } from './segmentGraphs.js';
 import { blocksPerRow, decodeRows, rowBytes } from './weightEncoding.js';
 
 export type ExecutionProvider = 'cpu' | 'webgpu' | 'cuda';
@@ -18,68 +20,158 @@ export const EXECUTION_PROVIDERS: readonly ExecutionProvider[] = ['cpu', 'webgpu
 export interface OnnxBackendOptions {
   /** Preferred provider; falls back to 'cpu' (with a warning) when it cannot be used. Default 'cpu'. */
   executionProvider?: ExecutionProvider;
-  /**
-   * Threads per session (default: the machine's cores, at most 8). Sessions run one after another, so their pools
-   * never compete; without spinning an idle pool costs nothing (server/bench/sessionOptions.ts).
-   */
+  /** Threads per session (default: the machine's cores, at most 8). Segments run one after another. */
   intraOpNumThreads?: number;
-  /** Keep idle pool threads spinning (default false: spinning pools of 30+ sessions starve small machines). */
+  /** Keep idle pool threads spinning (default false). */
   allowSpinning?: boolean;
+  /** The plan to build first (default: plain decoding, one segment of all layers). */
+  plan?: LayerPlan;
   /** Where fallback warnings go (default stderr). */
   onWarning?: (message: string) => void;
+}
+
+interface Segment {
+  spec: SegmentSpec;
+  session: ort.InferenceSession;
 }
 
 export class OnnxBackend implements LayerBackend {
   readonly config: ModelConfig;
   readonly kvCacheDtype: KvCacheDtype;
+  /** Milliseconds the last arrange() spent building sessions (0 when the plan was unchanged). */
+  lastArrangeMs = 0;
   private readonly inverse: Float64Array;
   private readonly weightsFd: number;
+  private readonly weights: SegmentWeights;
+  private segments: Segment[] = [];
+  private plan: LayerPlan | null = null;
+  /** Whether a lone row runs as two (see forward); decided by measuring the arranged sessions. */
+  private padSingleRows = true;
 
   private constructor(
     readonly manifest: Manifest,
+    private readonly dir: string,
     /** The provider actually in use (after any fallback). */
-    readonly executionProvider: ExecutionProvider,
-    /** Per layer: q/k/v, then attention + MLP (docs/model-package.md). */
-    private readonly qkv: ort.InferenceSession[],
-    private readonly layers: ort.InferenceSession[],
-    private readonly head: ort.InferenceSession,
-    weightsPath: string,
+    public executionProvider: ExecutionProvider,
+    private readonly options: OnnxBackendOptions,
   ) {
     this.config = manifest.config;
     this.kvCacheDtype = manifest.kvCache;
     this.inverse = inverseFrequencies(manifest.config);
-    this.weightsFd = openSync(weightsPath, 'r');
+    this.weightsFd = openSync(join(dir, manifest.weights), 'r');
+    const t = manifest.tensors;
+    this.weights = {
+      layers: Array.from({ length: manifest.config.numLayers }, (_, l) =>
+        Object.fromEntries(SEGMENT_LAYER_TENSORS.map((name) => [name, t[layerWeightName(l, name)]])) as SegmentWeights['layers'][number],
+      ),
+      norm: t.norm,
+      lmHead: t.lm_head,
+      draftHead: manifest.draftHead ? t.draft_head : null,
+      draftIds: manifest.draftHead ? Int32Array.from(manifest.draftHead.ids) : null,
+    };
   }
 
   static async load(dir: string, options: OnnxBackendOptions = {}): Promise<OnnxBackend> {
     const manifest = readManifest(dir);
-    const warn = options.onWarning ?? ((m: string) => process.stderr.write(`${m}\n`));
-    let provider = options.executionProvider ?? 'cpu';
-    const sessionOptions = (ep: ExecutionProvider): ort.InferenceSession.SessionOptions => ({
-      executionProviders: [ep],
-      intraOpNumThreads: options.intraOpNumThreads ?? Math.min(8, availableParallelism()),
-      interOpNumThreads: 1,
-      graphOptimizationLevel: 'all',
-      extra: { session: { intra_op: { allow_spinning: options.allowSpinning ? '1' : '0' } } },
-    });
-    const create = (file: string, ep: ExecutionProvider): Promise<ort.InferenceSession> =>
-      ort.InferenceSession.create(join(dir, file), sessionOptions(ep));
-    let head: ort.InferenceSession;
+    const backend = new OnnxBackend(manifest, dir, options.executionProvider ?? 'cpu', options);
     try {
-      head = await create(manifest.head, provider);
+      const L = manifest.config.numLayers;
+      await backend.arrange(options.plan ?? { exitLayer: L, exitHead: 'full', remainder: false });
+      return backend;
     } catch (error) {
-      if (provider === 'cpu') throw error;
-      warn(`execution provider '${provider}' is unavailable (${(error as Error).message.split('\n')[0]}); using 'cpu'`);
-      provider = 'cpu';
-      head = await create(manifest.head, provider);
+      await backend.dispose();
+      throw error;
     }
-    const qkv: ort.InferenceSession[] = [];
-    const layers: ort.InferenceSession[] = [];
-    for (let l = 0; l < manifest.layers.length; l++) {
-      qkv.push(await create(manifest.qkv[l], provider));
-      layers.push(await create(manifest.layers[l], provider));
+  }
+
+  /** The draft head's vocabulary ids (null: the draft head is the full head). */
+  get draftIds(): Int32Array | null {
+    return this.weights.draftIds;
+  }
+
+  async arrange(plan: LayerPlan): Promise<void> {
+    const L = this.config.numLayers;
+    if (!Number.isInteger(plan.exitLayer) || plan.exitLayer < 1 || plan.exitLayer > L) {
+      throw new RangeError(`exit layer ${plan.exitLayer} is not in [1, ${L}]`);
     }
-    return new OnnxBackend(manifest, provider, qkv, layers, head, join(dir, manifest.weights));
+    const remainder = plan.remainder && plan.exitLayer < L;
+    const current = this.plan;
+    if (current && current.exitLayer === plan.exitLayer && current.exitHead === plan.exitHead && current.remainder === remainder) {
+      this.lastArrangeMs = 0;
+      return;
+    }
+    const started = performance.now();
+    // the old sessions go first: a layer's weights are never held twice
+    await this.releaseSessions();
+    const specs: SegmentSpec[] = [{ from: 0, to: plan.exitLayer, head: plan.exitLayer === L ? 'full' : plan.exitHead }];
+    if (remainder) specs.push({ from: plan.exitLayer, to: L, head: 'full' });
+    for (const spec of specs) this.segments.push({ spec, session: await this.createSession(spec) });
+    this.plan = { ...plan, remainder };
+    // multi-head attention gives a lone row one query row per head (M = 1 in attention's MatMuls): always padded
+    const multiHead = this.config.numHeads === this.config.numKvHeads;
+    this.padSingleRows = true;
+    this.padSingleRows = multiHead || !(await this.loneRowsMatchBatches());
+    this.lastArrangeMs = performance.now() - started;
+  }
+
+  /**
+   * Greedy self-speculation is lossless only if a row's result does not depend on how many rows run with it
+   * (verification runs d+1 rows, decoding one). onnxruntime's CPU kernels may compute a single row (M = 1) with
+   * another kernel than several: seen with int8 activations (MatMulNBits accuracy_level 4) on some machines, up to
+   * 0.55 logits apart, and with multi-head attention (one query row per head). A lone row then runs as two (itself
+   * twice), which costs about a row's worth of compute. Whether this machine's kernels need it is measured here,
+   * on the arranged sessions: one row alone against the same row in a block of two, through every segment and head,
+   * bit for bit.
+   */
+  private async loneRowsMatchBatches(): Promise<boolean> {
+    const { numLayers, numKvHeads, headDim, vocabSize } = this.config;
+    const to = this.plan!.remainder ? numLayers : this.plan!.exitLayer;
+    // a context long enough that attention's sums span several of the kernels' blocks
+    const context = 67;
+    const tokens = Array.from({ length: context + 3 }, (_, i) => (i * 7919 + 13) % vocabSize);
+    const run = async (block: number[]): Promise<ForwardResult> => {
+      const cache = new KvCache(numLayers, numKvHeads, headDim, { dtype: this.kvCacheDtype, initialCapacity: tokens.length + 1 });
+      await this.forward(0, to, this.embed(tokens.slice(0, context)), cache);
+      return this.forward(0, to, this.embed(block), cache, { output: 'logits' });
+    };
+    const alone = await run([tokens[context]]);
+    const batched = await run(tokens.slice(context));
+    const columns = alone.logits!.length;
+    const same = (a: Float32Array, b: Float32Array): boolean => a.every((value, i) => Object.is(value, b[i]));
+    return same(alone.logits!, batched.logits!.subarray(0, columns)) && same(alone.hidden, batched.hidden.subarray(0, alone.hidden.length));
+  }
+
+  private async createSession(spec: SegmentSpec): Promise<ort.InferenceSession> {
+    const create = (ep: ExecutionProvider): Promise<ort.InferenceSession> => {
+      const graph = buildSegmentGraph(this.config, this.weights, spec, {
+        weightsFile: this.manifest.weights,
+        quantizedActivations: this.manifest.activations === 'int8',
+        kvCache: this.kvCacheDtype,
+        executionProvider: ep === 'cpu' ? 'cpu' : 'other',
+      });
+      return ort.InferenceSession.create(graph, {
+        executionProviders: [ep],
+        intraOpNumThreads: this.options.intraOpNumThreads ?? Math.min(8, availableParallelism()),
+        interOpNumThreads: 1,
+        // 'basic': no fusions across layers, so a layer computes the same bits whichever segment it is in
+        graphOptimizationLevel: 'basic',
+        extra: {
+          session: {
+            intra_op: { allow_spinning: this.options.allowSpinning ? '1' : '0' },
+            model_external_initializers_file_folder_path: this.dir,
+          },
+        },
+      });
+    };
+    try {
+      return await create(this.executionProvider);
+    } catch (error) {
+      if (this.executionProvider === 'cpu') throw error;
+      const warn = this.options.onWarning ?? ((m: string) => process.stderr.write(`${m}\n`));
+      warn(`execution provider '${this.executionProvider}' is unavailable (${(error as Error).message.split('\n')[0]}); using 'cpu'`);
+      this.executionProvider = 'cpu';
+      return create('cpu');
+    }
   }
 
   /** Embedding rows read straight from weights.bin (page cache), dequantized for int8/int4. */
@@ -108,102 +200,117 @@ export class OnnxBackend implements LayerBackend {
     return out;
   }
 
-  /**
-   * With int8 activations (MatMulNBits accuracy_level 4) onnxruntime's CPU kernel computes one row differently from
-   * several rows (measured on the default model: up to 0.55 logits apart, argmax flips), while batches of two or more
-   * rows are row-independent and bit-identical. Greedy self-speculation is lossless only if a row's result does not
-   * depend on how many rows run with it (verification runs d+1 rows, decoding runs 1), so a single row is run as two
-   * (itself twice) and the copy is dropped.
-   */
-  private padded(hidden: Float32Array, rows: number): { input: Float32Array; rows: number } {
-    if (rows !== 1 || this.manifest.activations !== 'int8') return { input: hidden, rows };
-    const input = new Float32Array(2 * hidden.length);
-    input.set(hidden);
-    input.set(hidden, hidden.length);
-    return { input, rows: 2 };
-  }
-
-  async runLayers(from: number, to: number, hidden: Float32Array, cache: KvCache): Promise<Float32Array> {
+  async forward(from: number, to: number, hidden: Float32Array, cache: KvCache, head?: HeadRequest): Promise<ForwardResult> {
     checkLayerRange(this.config, from, to);
     const realRows = checkRows(this.config, hidden);
-    const { hiddenSize, numHeads, numKvHeads, headDim } = this.config;
-    const { input, rows } = this.padded(hidden, realRows);
-    // Attention runs for the real rows only, unless that leaves a single row per kv head: MLAS multiplies one row
-    // (M = 1) with another kernel than several, and a row's result must not depend on the rows run with it.
-    const attentionRows = (numHeads / numKvHeads) * realRows >= 2 ? realRows : rows;
-    const cacheRow = realRows * numKvHeads * headDim; // only the real rows enter the cache
     if (cache.dtype !== this.kvCacheDtype) throw new TypeError(`this package caches ${this.kvCacheDtype} keys, the cache holds ${cache.dtype}`);
-    let x = input;
-    // layers usually share one cache length: build the position inputs once per distinct length
-    let positions: { past: number; cos: ort.Tensor; sin: ort.Tensor; bias: ort.Tensor } | undefined;
-    const paddingRows = rows - attentionRows;
-    const padding = new ort.Tensor('float32', new Float32Array(paddingRows * numHeads * headDim), [paddingRows, numHeads * headDim]);
-    for (let layer = from; layer < to; layer++) {
-      const past = cache.length(layer);
-      if (positions?.past !== past) {
-        const { cos, sin } = swapHalvesTables(rotaryTables(this.inverse, past, rows), headDim / 2);
-        positions = {
-          past,
-          cos: new ort.Tensor('float32', cos, [rows, headDim]),
-          sin: new ort.Tensor('float32', sin, [rows, headDim]),
-          bias: new ort.Tensor('float32', causalBias(attentionRows, past, realRows), [attentionRows, 1, past + realRows]),
-        };
-      }
-      const layerInput = new ort.Tensor('float32', x, [rows, hiddenSize]);
-      const projected = await this.qkv[layer].run({ hidden: layerInput, cos: positions.cos, sin: positions.sin });
-      cache.append(layer, (projected.key.data as KvRows).subarray(0, cacheRow), (projected.value.data as KvRows).subarray(0, cacheRow));
-      const total = past + realRows;
-      const feeds: Record<string, ort.Tensor> = {
-        hidden: layerInput,
-        query: new ort.Tensor('float32', (projected.query.data as Float32Array).subarray(0, attentionRows * numHeads * headDim), [
-          attentionRows,
-          numHeads * headDim,
-        ]),
-        attention_bias: positions.bias,
-        padding,
-      };
-      for (let head = 0; head < numKvHeads; head++) {
-        // zero-copy views of each kv head's cache, the new rows included
-        feeds[`key_${head}`] = new ort.Tensor(cache.dtype, cache.pastKeys(layer, head), [total, headDim]);
-        feeds[`value_${head}`] = new ort.Tensor(cache.dtype, cache.pastValues(layer, head), [total, headDim]);
-      }
-      const out = await this.layers[layer].run(feeds);
-      x = out.hidden_out.data as Float32Array;
+    const chain = this.segmentsCovering(from, to);
+    // where this machine's kernels compute a lone row differently from a block (loneRowsMatchBatches), it runs as two
+    const rows = realRows === 1 && this.padSingleRows ? 2 : realRows;
+    let x = hidden;
+    if (rows !== realRows) {
+      x = new Float32Array(rows * this.config.hiddenSize);
+      x.set(hidden);
+      x.set(hidden, hidden.length);
     }
-    return x.subarray(0, realRows * hiddenSize);
+    let outputs: ort.InferenceSession.OnnxValueMapType = {};
+    for (const [i, segment] of chain.entries()) {
+      const last = i === chain.length - 1;
+      outputs = await this.runSegment(segment, x, rows, realRows, cache, last ? head : undefined);
+      x = outputs[SEGMENT_IO.hiddenOut].data as Float32Array;
+    }
+    const ids = head ? Int32Array.from((outputs[SEGMENT_IO.ids].data as BigInt64Array).subarray(0, realRows), (id) => Number(id)) : new Int32Array(0);
+    const logitsTensor = head?.output === 'logits' ? outputs[SEGMENT_IO.logits] : undefined;
+    const columns = logitsTensor ? logitsTensor.dims[1] : 0;
+    const lastHead = chain[chain.length - 1].spec.head;
+    return {
+      hidden: x.subarray(0, realRows * this.config.hiddenSize),
+      ids,
+      logits: logitsTensor ? (logitsTensor.data as Float32Array).subarray(0, realRows * columns) : null,
+      logitIds: lastHead === 'draft' ? this.weights.draftIds : null,
+    };
   }
 
-  async logits(hidden: Float32Array): Promise<Float32Array> {
-    const realRows = checkRows(this.config, hidden);
-    const out = await this.runHead(hidden, realRows, 'logits');
-    return (out.data as Float32Array).subarray(0, realRows * this.config.vocabSize);
+  /** One onnxruntime call: a segment's layers over `rows` rows, the new keys and values written into the cache. */
+  private async runSegment(
+    segment: Segment,
+    x: Float32Array,
+    rows: number,
+    realRows: number,
+    cache: KvCache,
+    head: HeadRequest | undefined,
+  ): Promise<ort.InferenceSession.OnnxValueMapType> {
+    const { from, to } = segment.spec;
+    const { hiddenSize, numKvHeads, headDim } = this.config;
+    const past = cache.length(from);
+    for (let l = from + 1; l < to; l++) {
+      if (cache.length(l) !== past) throw new Error(`layers ${from} and ${l} hold ${past} and ${cache.length(l)} positions: a segment must agree`);
+    }
+    const { cos, sin } = swapHalvesTables(rotaryTables(this.inverse, past, rows), headDim / 2);
+    const headRows = head ? (realRows === 1 && rows === 2 ? [0, 0] : Array.from({ length: realRows }, (_, r) => r)) : [];
+    const io = SEGMENT_IO;
+    const feeds: Record<string, ort.Tensor> = {
+      [io.hidden]: new ort.Tensor('float32', x, [rows, hiddenSize]),
+      [io.cos]: new ort.Tensor('float32', cos, [rows, headDim]),
+      [io.sin]: new ort.Tensor('float32', sin, [rows, headDim]),
+      [io.attentionBias]: new ort.Tensor('float32', causalBias(rows, past, realRows), [rows, 1, past + rows]),
+      [io.headRows]: new ort.Tensor('int64', BigInt64Array.from(headRows, BigInt), [headRows.length]),
+    };
+    const fetches: Record<string, ort.Tensor | null> = { [io.hiddenOut]: null };
+    const shape = (n: number): number[] => [n, numKvHeads, headDim];
+    for (let l = from; l < to; l++) {
+      feeds[io.pastKey(l)] = new ort.Tensor(cache.dtype, cache.pastKeys(l), shape(past));
+      feeds[io.pastValue(l)] = new ort.Tensor(cache.dtype, cache.pastValues(l), shape(past));
+      // the run writes the new rows into the cache itself (pre-allocated outputs); padding rows land past the
+      // valid length and are overwritten later
+      const slot = cache.slot(l, rows);
+      fetches[io.newKey(l)] = new ort.Tensor(cache.dtype, slot.keys, shape(rows));
+      fetches[io.newValue(l)] = new ort.Tensor(cache.dtype, slot.values, shape(rows));
+    }
+    if (head) fetches[io.ids] = null;
+    if (head?.output === 'logits') fetches[io.logits] = null;
+    const outputs = await segment.session.run(feeds, fetches);
+    for (let l = from; l < to; l++) cache.advance(l, realRows);
+    return outputs;
   }
 
-  async argmax(hidden: Float32Array): Promise<Int32Array> {
-    const realRows = checkRows(this.config, hidden);
-    const out = await this.runHead(hidden, realRows, 'argmax');
-    return Int32Array.from((out.data as BigInt64Array).subarray(0, realRows), (id) => Number(id));
+  /** The plan's segments that make up [from, to) exactly. */
+  private segmentsCovering(from: number, to: number): Segment[] {
+    const chain: Segment[] = [];
+    let at = from;
+    for (const segment of this.segments) {
+      if (segment.spec.from === at && at < to) {
+        chain.push(segment);
+        at = segment.spec.to;
+      }
+    }
+    if (at !== to || chain.length === 0) {
+      const arranged = this.segments.map((s) => `[${s.spec.from}, ${s.spec.to})`).join(' ');
+      throw new Error(`layers [${from}, ${to}) are not a run of the arranged segments ${arranged}: arrange() the plan first`);
+    }
+    return chain;
   }
 
-  private async runHead(hidden: Float32Array, realRows: number, output: 'logits' | 'argmax'): Promise<ort.Tensor> {
-    const { input, rows } = this.padded(hidden, realRows);
-    const out = await this.head.run({ hidden: new ort.Tensor('float32', input, [rows, this.config.hiddenSize]) }, [output]);
-    return out[output];
+  private async releaseSessions(): Promise<void> {
+    const segments = this.segments;
+    this.segments = [];
+    this.plan = null;
+    for (const segment of segments) await segment.session.release();
   }
 
   async dispose(): Promise<void> {
-    for (const session of [...this.qkv, ...this.layers, this.head]) await session.release();
+    await this.releaseSessions();
     closeSync(this.weightsFd);
   }
 }
 
 /**
- * [A, 1, P + R], the mask of the A attention rows over the cache after the R real rows were appended: new token i
- * sees positions <= P + i (0), not the later ones (-inf); padding rows (i >= R) see everything, their result is unused.
+ * [S, 1, P + S], the mask of the S rows over the cached positions and themselves: real row i sees positions <= P + i
+ * (0), not the later ones (-inf); padding rows (i >= realRows) see everything, their result is unused.
  */
-function causalBias(attentionRows: number, past: number, realRows: number): Float32Array {
-  const total = past + realRows;
-  const bias = new Float32Array(attentionRows * total);
+function causalBias(rows: number, past: number, realRows: number): Float32Array {
+  const total = past + rows;
+  const bias = new Float32Array(rows * total);
   for (let i = 0; i < realRows; i++) bias.fill(-Infinity, i * total + past + i + 1, (i + 1) * total);
   return bias;
 }

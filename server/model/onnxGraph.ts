@@ -60,6 +60,11 @@ export class GraphBuilder {
     return this.inline(DataType.Float, [], raw);
   }
 
+  /** A constant of raw little-endian bytes. */
+  inlineBytes(dataType: DataType, dims: number[], raw: Buffer): string {
+    return this.inline(dataType, dims, raw);
+  }
+
   external(name: string, tensor: ExternalTensor): string {
     this.initializers.push({
       name,

@@ -1,6 +1,6 @@
 // LayerBackend over the plain-TypeScript reference forward: the oracle the engine and the ONNX package are tested
 // against. Same contract as the ONNX backend (positions implicit in the cache length, keys appended per layer).
-import type { LayerBackend } from '../engine/backend.js';
+import type { ForwardResult, HeadRequest, LayerBackend, LayerPlan } from '../engine/backend.js';
 import type { KvCache, KvCacheDtype, KvRows } from '../engine/kvCache.js';
 import { argmaxRows, checkLayerRange, checkRows } from './backendHelpers.js';
 import type { ModelConfig } from './config.js';
@@ -14,25 +14,50 @@ export { logitsAfterLayer } from './backendHelpers.js';
 export class ReferenceBackend implements LayerBackend {
   readonly config: ModelConfig;
   private readonly inverse: Float64Array;
+  private plan: LayerPlan;
 
-  /** 'float16': keys and values are rounded to half precision when cached, as a float16-cache package stores them. */
+  /**
+   * 'float16': keys and values are rounded to half precision when cached, as a float16-cache package stores them.
+   * draftIds: the draft head's vocabulary (as a package's manifest.draftHead.ids); null: the draft head is the full one.
+   */
   constructor(
     private readonly model: ReferenceModel,
     readonly kvCacheDtype: KvCacheDtype = 'float32',
+    readonly draftIds: Int32Array | null = null,
   ) {
     this.config = model.config;
     this.inverse = inverseFrequencies(model.config);
+    this.plan = { exitLayer: model.config.numLayers, exitHead: 'full', remainder: false };
   }
 
-  static fromCheckpoint(dir: string, kvCacheDtype: KvCacheDtype = 'float32'): ReferenceBackend {
-    return new ReferenceBackend(loadReferenceModel(dir), kvCacheDtype);
+  static fromCheckpoint(dir: string, kvCacheDtype: KvCacheDtype = 'float32', draftIds: Int32Array | null = null): ReferenceBackend {
+    return new ReferenceBackend(loadReferenceModel(dir), kvCacheDtype, draftIds);
+  }
+
+  async arrange(plan: LayerPlan): Promise<void> {
+    this.plan = { ...plan };
+  }
+
+  async forward(from: number, to: number, hidden: Float32Array, cache: KvCache, request?: HeadRequest): Promise<ForwardResult> {
+    const out = await this.runLayers(from, to, hidden, cache);
+    if (!request) return { hidden: out, ids: new Int32Array(0), logits: null, logitIds: null };
+    const full = head(this.model, out);
+    const draft = to < this.config.numLayers && to === this.plan.exitLayer && this.plan.exitHead === 'draft' ? this.draftIds : null;
+    const logits = draft ? columns(full, this.config.vocabSize, draft) : full;
+    const ids = argmaxRows(logits, draft ? draft.length : this.config.vocabSize);
+    return {
+      hidden: out,
+      ids: draft ? ids.map((i) => draft[i]) : ids,
+      logits: request.output === 'logits' ? logits : null,
+      logitIds: draft,
+    };
   }
 
   embed(tokens: readonly number[]): Float32Array {
     return embed(this.model, tokens);
   }
 
-  async runLayers(from: number, to: number, hidden: Float32Array, cache: KvCache): Promise<Float32Array> {
+  private async runLayers(from: number, to: number, hidden: Float32Array, cache: KvCache): Promise<Float32Array> {
     checkLayerRange(this.config, from, to);
     const rows = checkRows(this.config, hidden);
     let x = hidden;
@@ -42,8 +67,8 @@ export class ReferenceBackend implements LayerBackend {
         this.config,
         this.model.weights.layers[layer],
         x,
-        Array.from({ length: cache.kvHeads }, (_, head) => this.toFloat32(cache.pastKeys(layer, head))),
-        Array.from({ length: cache.kvHeads }, (_, head) => this.toFloat32(cache.pastValues(layer, head))),
+        this.toFloat32(cache.pastKeys(layer)),
+        this.toFloat32(cache.pastValues(layer)),
         cos,
         sin,
         (rows) => this.toFloat32(this.stored(rows)),
@@ -62,14 +87,13 @@ export class ReferenceBackend implements LayerBackend {
     return rows instanceof Uint16Array ? halvesToF32(rows, 'F16') : rows;
   }
 
-  async logits(hidden: Float32Array): Promise<Float32Array> {
-    checkRows(this.config, hidden);
-    return head(this.model, hidden);
-  }
-
-  async argmax(hidden: Float32Array): Promise<Int32Array> {
-    return argmaxRows(await this.logits(hidden), this.config.vocabSize);
-  }
-
   async dispose(): Promise<void> {}
+}
+
+/** The given columns of each row of [rows, vocab] logits. */
+function columns(logits: Float32Array, vocab: number, ids: Int32Array): Float32Array {
+  const rows = logits.length / vocab;
+  const out = new Float32Array(rows * ids.length);
+  for (let r = 0; r < rows; r++) for (let i = 0; i < ids.length; i++) out[r * ids.length + i] = logits[r * vocab + ids[i]];
+  return out;
 }

@@ -95,7 +95,8 @@ export interface LayerOutput {
 
 /**
  * One decoder layer over S new tokens whose positions follow the P cached ones.
- * pastKeys/pastValues: one [P, headDim] array per kv head; cos/sin: [S, headDim/2] for the new positions.
+ * pastKeys/pastValues: [P, kvHeads, headDim] (position-major, as the cache holds them); cos/sin: [S, headDim/2]
+ * for the new positions.
  * cached: the precision of the cache, applied to the new keys and values before attention reads them (a package
  * appends them to its cache first, so the tokens see their own keys as cached).
  */
@@ -103,8 +104,8 @@ export function decoderLayer(
   config: ModelConfig,
   w: LayerWeights,
   hidden: Float32Array,
-  pastKeys: readonly Float32Array[],
-  pastValues: readonly Float32Array[],
+  pastKeys: Float32Array,
+  pastValues: Float32Array,
   cos: Float32Array,
   sin: Float32Array,
   cached: (rows: Float32Array) => Float32Array = (rows) => rows,
@@ -112,7 +113,7 @@ export function decoderLayer(
   const { hiddenSize, numHeads, numKvHeads, headDim, rmsNormEps } = config;
   const S = hidden.length / hiddenSize;
   const kvRow = numKvHeads * headDim;
-  const P = pastKeys[0].length / headDim;
+  const P = pastKeys.length / kvRow;
   const normed = rmsNorm(hidden, w.input_layernorm, rmsNormEps);
   const q = linear(normed, w.q_proj, hiddenSize); // [S, numHeads, headDim]
   const rotated = linear(normed, w.k_proj, hiddenSize); // [S, kvHeads, headDim]
@@ -122,9 +123,9 @@ export function decoderLayer(
   const value = cached(linear(normed, w.v_proj, hiddenSize));
 
   const keyAt = (t: number, kvHead: number, i: number): number =>
-    t < P ? pastKeys[kvHead][t * headDim + i] : key[(t - P) * kvRow + kvHead * headDim + i];
+    t < P ? pastKeys[t * kvRow + kvHead * headDim + i] : key[(t - P) * kvRow + kvHead * headDim + i];
   const valueAt = (t: number, kvHead: number, i: number): number =>
-    t < P ? pastValues[kvHead][t * headDim + i] : value[(t - P) * kvRow + kvHead * headDim + i];
+    t < P ? pastValues[t * kvRow + kvHead * headDim + i] : value[(t - P) * kvRow + kvHead * headDim + i];
 
   const groupSize = numHeads / numKvHeads; // GQA: query head h reads kv head floor(h / groupSize)
   const attention = new Float32Array(S * numHeads * headDim);

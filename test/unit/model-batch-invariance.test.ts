@@ -16,26 +16,37 @@ const root = mkdtempSync(join(tmpdir(), 'batch-invariance-'));
 const prompt = [5, 17, 42, 9, 88, 31];
 const tail = [12, 64, 7, 150, 3];
 
-/** Logits of `tail` after `prompt`: the tail in one pass, or one token per pass. */
-async function tailLogits(backend: OnnxBackend, oneByOne: boolean): Promise<{ logits: Float32Array; argmax: number[] }> {
+/**
+ * Logits of `tail` after `prompt`: the tail in one pass, or one token per pass; through all layers as one segment,
+ * or split at `exitLayer` into two segments (two onnxruntime sessions, the exit hidden state passed between them).
+ */
+async function tailLogits(backend: OnnxBackend, oneByOne: boolean, exitLayer?: number): Promise<{ logits: Float32Array; argmax: number[] }> {
   const { numLayers, vocabSize } = backend.config;
+  const split = exitLayer ?? numLayers;
+  await backend.arrange({ exitLayer: split, exitHead: 'draft', remainder: true });
   const cache = newKvCache(backend);
-  await backend.runLayers(0, numLayers, backend.embed(prompt), cache);
+  await backend.forward(0, numLayers, backend.embed(prompt), cache);
   const chunks = oneByOne ? tail.map((t) => [t]) : [tail];
   const logits = new Float32Array(tail.length * vocabSize);
   const argmax: number[] = [];
   let row = 0;
   for (const chunk of chunks) {
-    const hidden = await backend.runLayers(0, numLayers, backend.embed(chunk), cache);
-    logits.set(await backend.logits(hidden), row * vocabSize);
-    argmax.push(...(await backend.argmax(hidden)));
+    const out = await backend.forward(0, numLayers, backend.embed(chunk), cache, { output: 'logits' });
+    logits.set(out.logits!, row * vocabSize);
+    argmax.push(...out.ids);
     row += chunk.length;
   }
   return { logits, argmax };
 }
 
+function maxDifference(a: Float32Array, b: Float32Array): number {
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+  return worst;
+}
+
 // llama3: grouped-query attention; llama2: multi-head, where attention of a lone row must keep its padding row
-// (OnnxBackend.runLayers: MLAS multiplies a single row with another kernel)
+// (OnnxBackend.forward: MLAS multiplies a single row with another kernel)
 const cases: [Family, PackageDtype][] = [['llama3', 'fp32'], ['llama3', 'int8'], ['llama3', 'int4'], ['llama2', 'int4']];
 for (const [family, dtype] of cases) {
   void test(`${family} ${dtype}: a row's logits are the same alone or in a batch`, async () => {
@@ -46,11 +57,17 @@ for (const [family, dtype] of cases) {
     try {
       const batched = await tailLogits(backend, false);
       const single = await tailLogits(backend, true);
-      let worst = 0;
-      for (let i = 0; i < batched.logits.length; i++) worst = Math.max(worst, Math.abs(batched.logits[i] - single.logits[i]));
       // fp32 kernels may order sums differently per batch size (float rounding); quantized ones must match exactly
-      assert.ok(worst <= (dtype === 'fp32' ? 1e-4 : 0), `max |batched - single| = ${worst}`);
+      const tolerance = dtype === 'fp32' ? 1e-4 : 0;
+      assert.ok(maxDifference(batched.logits, single.logits) <= tolerance, `max |batched - single| = ${maxDifference(batched.logits, single.logits)}`);
       assert.deepEqual(single.argmax, batched.argmax);
+      // where the layers are split into sessions changes nothing: bit for bit, for every split
+      for (const exitLayer of [1, 2]) {
+        for (const oneByOne of [false, true]) {
+          const split = await tailLogits(backend, oneByOne, exitLayer);
+          assert.equal(maxDifference(split.logits, oneByOne ? single.logits : batched.logits), 0, `split at ${exitLayer}, one by one: ${oneByOne}`);
+        }
+      }
     } finally {
       await backend.dispose();
     }

@@ -199,8 +199,12 @@ void test('generated tokenizers load in @huggingface/tokenizers and round-trip c
 
 void test('a package of an older format version is refused with a message to convert it again', () => {
   const dir = mkdtempSync(join(tmpdir(), 'old-format-'));
-  writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ format: FORMAT, formatVersion: 2 }));
-  assert.throws(() => readManifest(dir), /format version 2 is not supported.*convert it again/);
+  for (const old of [2, 3, 4]) {
+    writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ format: FORMAT, formatVersion: old }));
+    assert.throws(() => readManifest(dir), new RegExp(`has format ${old}, written by an older converter.*Convert it again`));
+  }
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ format: FORMAT, formatVersion: FORMAT_VERSION + 1 }));
+  assert.throws(() => readManifest(dir), /not supported.*update the extension/);
   writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ format: FORMAT, formatVersion: FORMAT_VERSION, dtype: 'int4', kvCache: 'int8' }));
   assert.throws(() => readManifest(dir), /unknown kvCache "int8"/);
 });

@@ -8,8 +8,8 @@ import { KvCache, newKvCache } from '../../server/engine/kvCache.js';
 import type { Manifest } from '../../server/model/manifest.js';
 import { convertCheckpoint } from '../../server/model/convert.js';
 import { OnnxBackend } from '../../server/model/onnxBackend.js';
-import { loadReferenceModel, type ReferenceModel } from '../../server/model/referenceForward.js';
-import { logitsAfterLayer } from '../../server/model/backendHelpers.js';
+import { head, loadReferenceModel, type ReferenceModel } from '../../server/model/referenceForward.js';
+import { argmaxRows, logitsAfterLayer } from '../../server/model/backendHelpers.js';
 import { ReferenceBackend } from '../../server/model/referenceBackend.js';
 import { decodeRows, encodeRows, PACKAGE_DTYPES, type PackageDtype } from '../../server/model/weightEncoding.js';
 import { FAMILIES, generateCheckpoint } from '../support/checkpoints.js';
@@ -90,7 +90,7 @@ for (const family of FAMILIES) {
       // the reference caches keys and values as the package does (float16 unless fp32)
       const stored = new ReferenceBackend(asStored(model, dtype), exactPackage.kvCacheDtype);
       const report: string[] = [];
-      for (let exit = 0; exit <= model.config.numLayers; exit++) {
+      for (let exit = 1; exit <= model.config.numLayers; exit++) {
         const actual = await logitsAfterLayer(exactPackage, TOKENS, exit);
         const exact = compareLogits(actual, await logitsAfterLayer(stored, TOKENS, exit), vocab);
         assert.ok(exact.relativeError <= 1e-4, `${dtype} E=${exit}: ${exact.relativeError} vs stored weights`);
@@ -136,7 +136,7 @@ void test('multi-token appends, zero-length past and rollback give the logits of
   const { numLayers, vocabSize } = onnx.config;
   const cache = newKvCache(onnx, 2);
   const step = async (tokens: number[]): Promise<Float32Array> =>
-    onnx.logits(await onnx.runLayers(0, numLayers, onnx.embed(tokens), cache));
+    (await onnx.forward(0, numLayers, onnx.embed(tokens), cache, { output: 'logits' })).logits!;
   await step([4, 8, 15]); // P = 0, S = 3
   await step([16]); // S = 1 on a cache
   const drafts = await step([23, 42, 99]); // a multi-token "verification" block
@@ -151,34 +151,36 @@ void test('multi-token appends, zero-length past and rollback give the logits of
   assert.ok(compareLogits(corrected, reference.subarray(5 * vocabSize), vocabSize).relativeError <= 1e-4);
 });
 
-void test('a float32 cache on a quantized package, and a format 3 package (float32 cache, no kvCache field), match the reference', async () => {
+void test('a float32 cache on a quantized package matches the reference; a package of an older format is refused', async () => {
   const checkpoint = generateCheckpoint({ family: 'llama3', numLayers: 2, dtype: 'F32', seed: 17 });
   const model = loadReferenceModel(checkpoint.dir);
   const out = join(mkdtempSync(join(tmpdir(), 'pkg-')), 'int8-f32-cache');
   await convertCheckpoint(checkpoint.dir, out, { dtype: 'int8', quantizedActivations: false, kvCache: 'float32' });
   const manifestFile = join(out, 'manifest.json');
-  const { kvCache, ...rest } = JSON.parse(readFileSync(manifestFile, 'utf8')) as Manifest;
-  assert.equal(kvCache, 'float32');
-  writeFileSync(manifestFile, JSON.stringify({ ...rest, formatVersion: 3 })); // as format 3 wrote it
+  const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as Manifest;
+  assert.equal(manifest.kvCache, 'float32');
   const onnx = await OnnxBackend.load(out);
   backends.push(onnx);
   assert.equal(onnx.kvCacheDtype, 'float32');
   const stored = new ReferenceBackend(asStored(model, 'int8'), 'float32');
   const exact = compareLogits(await logitsAfterLayer(onnx, TOKENS, 2), await logitsAfterLayer(stored, TOKENS, 2), model.config.vocabSize);
   assert.ok(exact.relativeError <= 1e-4, `${exact.relativeError}`);
-  await assert.rejects(onnx.runLayers(0, 1, onnx.embed([1]), new KvCache(2, onnx.config.numKvHeads, onnx.config.headDim, { dtype: 'float16' })), /caches float32 keys/);
+  await assert.rejects(onnx.forward(0, 1, onnx.embed([1]), new KvCache(2, onnx.config.numKvHeads, onnx.config.headDim, { dtype: 'float16' })), /caches float32 keys/);
+  writeFileSync(manifestFile, JSON.stringify({ ...manifest, formatVersion: 4 })); // as the per-layer-graph converter wrote it
+  await assert.rejects(OnnxBackend.load(out), /format 4, written by an older converter.*Convert it again/s);
 });
 
 void test('early exit then the remaining layers equals the full model (draft + verify share one cache)', async () => {
   const checkpoint = generateCheckpoint({ family: 'llama3.2', numLayers: 4, seed: 5 });
   const onnx = await convertAndLoad(checkpoint.dir, 'fp32');
   const { numLayers } = onnx.config;
-  const cache = newKvCache(onnx);
-  const exitHidden = await onnx.runLayers(0, 2, onnx.embed(TOKENS), cache);
-  const full = await onnx.runLayers(2, numLayers, exitHidden, cache);
   const fresh = await logitsAfterLayer(onnx, TOKENS, numLayers);
-  assert.ok(compareLogits(await onnx.logits(full), fresh, onnx.config.vocabSize).relativeError <= 1e-6);
-  assert.deepEqual([...(await onnx.argmax(full))], [...(await new ReferenceBackend(loadReferenceModel(checkpoint.dir)).argmax(full))]);
+  await onnx.arrange({ exitLayer: 2, exitHead: 'draft', remainder: true });
+  const cache = newKvCache(onnx);
+  const exit = await onnx.forward(0, 2, onnx.embed(TOKENS), cache);
+  const full = await onnx.forward(2, numLayers, exit.hidden, cache, { output: 'logits' });
+  assert.ok(compareLogits(full.logits!, fresh, onnx.config.vocabSize).relativeError <= 1e-6);
+  assert.deepEqual([...full.ids], [...argmaxRows(head(loadReferenceModel(checkpoint.dir), full.hidden), onnx.config.vocabSize)]);
 });
 
 void test('a GPU execution provider is used when available, else cpu with a message', async (t) => {

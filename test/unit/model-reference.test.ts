@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { KV_CACHE_DTYPES, KvCache } from '../../server/engine/kvCache.js';
 import { inverseFrequencies, rotaryTables } from '../../server/model/rope.js';
-import { loadReferenceModel, type ReferenceModel } from '../../server/model/referenceForward.js';
+import { head, loadReferenceModel, type ReferenceModel } from '../../server/model/referenceForward.js';
 import { logitsAfterLayer } from '../../server/model/backendHelpers.js';
 import { ReferenceBackend } from '../../server/model/referenceBackend.js';
 import { generateCheckpoint } from '../support/checkpoints.js';
@@ -30,11 +30,11 @@ for (const dtype of KV_CACHE_DTYPES) {
       const cache = new KvCache(numLayers, numKvHeads, headDim, { dtype, initialCapacity: 1 }); // capacity 1: forces growth too
       const blocks = [tokens.slice(0, 3), tokens.slice(3, 4), tokens.slice(4)];
       const rows: Float32Array[] = [];
-      for (const block of blocks) rows.push(await backend.runLayers(0, exit, backend.embed(block), cache));
+      for (const block of blocks) rows.push((await backend.forward(0, exit, backend.embed(block), cache)).hidden);
       const hidden = new Float32Array(tokens.length * hiddenSize);
       let offset = 0;
       for (const r of rows) hidden.set(r, (offset += r.length) - r.length);
-      assert.ok(maxRelativeError(await backend.logits(hidden), fresh) < 1e-5, `exit ${exit}`);
+      assert.ok(maxRelativeError(head(loadReferenceModel(llama3.dir), hidden), fresh) < 1e-5, `exit ${exit}`);
     }
   });
 }
@@ -43,12 +43,12 @@ void test('rolling the cache back and appending other tokens equals a fresh run 
   const backend = ReferenceBackend.fromCheckpoint(llama3.dir);
   const { numLayers, numKvHeads, headDim } = backend.config;
   const cache = new KvCache(numLayers, numKvHeads, headDim);
-  await backend.runLayers(0, numLayers, backend.embed([5, 17, 200, 3]), cache);
+  await backend.forward(0, numLayers, backend.embed([5, 17, 200, 3]), cache);
   cache.truncate(2); // reject the last two
-  const last = await backend.runLayers(0, numLayers, backend.embed([8, 9]), cache);
+  const last = await backend.forward(0, numLayers, backend.embed([8, 9]), cache, { output: 'logits' });
   const fresh = await logitsAfterLayer(backend, [5, 17, 8, 9], numLayers);
   const freshLast = fresh.subarray(2 * backend.config.vocabSize);
-  assert.ok(maxRelativeError(await backend.logits(last), freshLast) < 1e-5);
+  assert.ok(maxRelativeError(last.logits!, freshLast) < 1e-5);
 });
 
 /** The same model with every kv head repeated for its query heads: an MHA model that must compute the same. */
@@ -84,7 +84,7 @@ void test('exit layer 0 is the head applied to the embeddings; a lone first toke
   const model = loadReferenceModel(llama3.dir);
   const backend = new ReferenceBackend(model);
   const atZero = await logitsAfterLayer(backend, [7], 0);
-  assert.deepEqual(atZero, await backend.logits(backend.embed([7])));
+  assert.deepEqual(atZero, head(model, backend.embed([7])));
   // with one token, softmax over one key is 1: q_proj and k_proj cannot matter
   const scrambled: ReferenceModel = {
     ...model,
@@ -120,7 +120,7 @@ void test('bad token ids and layer ranges are refused with clear errors', async 
   const backend = ReferenceBackend.fromCheckpoint(llama3.dir);
   assert.throws(() => backend.embed([backend.config.vocabSize]), /outside the vocabulary/);
   const cache = new KvCache(3, backend.config.numKvHeads, backend.config.headDim);
-  await assert.rejects(backend.runLayers(2, 4, backend.embed([1]), cache), /layer range \[2, 4\)/);
+  await assert.rejects(backend.forward(2, 4, backend.embed([1]), cache), /layer range \[2, 4\)/);
 });
 
 void test('quietLayers: a generated model whose late layers barely matter agrees with itself at early exits', async () => {
