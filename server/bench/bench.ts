@@ -96,21 +96,23 @@ async function run(args: string[]): Promise<void> {
     const confidence = values.confidence === undefined ? undefined : Number(values.confidence);
     const benchModes = modes(exitLayer, draftLength, sweep, confidence);
 
-    for (const mode of benchModes) await engine.generate(promptTokens(engine, PROMPTS[0]), { ...mode.params, maxNewTokens: 8 }); // warm-up
-
-    // Every prompt through every mode. A first 1-token request fills the prompt cache, so that every measured run
-    // prefills just the last prompt token and its CPU time is decoding work.
+    // Mode by mode (a mode's sessions are built once: another exit layer or mode rebuilds them), every prompt. A
+    // first 1-token request in the mode fills the prompt cache, so that every measured run prefills just the last
+    // prompt token and its CPU time is decoding work. Full decoding runs first: the others are checked against it.
     const runs = new Map<string, ModeRun[]>(benchModes.map((m) => [m.label, []]));
+    const fullTokens = new Map<string, string>();
     const mismatches: Record<string, string[]> = {};
-    for (const prompt of PROMPTS) {
-      const tokens = promptTokens(engine, prompt);
-      await engine.generate(tokens, { mode: 'full', maxNewTokens: 1 });
-      let fullTokens: number[] = [];
-      for (const mode of benchModes) {
+    const arrangeMs: Record<string, number> = {};
+    for (const mode of benchModes) {
+      const warm = await engine.generate(promptTokens(engine, PROMPTS[0]), { ...mode.params, maxNewTokens: 8 });
+      arrangeMs[mode.label] = warm.stats.arrangeMs;
+      for (const prompt of PROMPTS) {
+        const tokens = promptTokens(engine, prompt);
+        await engine.generate(tokens, { ...mode.params, maxNewTokens: 1 });
         const { result, cpuMs } = await withCpuTime(() => engine.generate(tokens, { ...mode.params, maxNewTokens }));
         runs.get(mode.label)?.push({ stats: result.stats, cpuMs });
-        if (mode.label === 'full') fullTokens = result.tokens;
-        else if (mode.params.mode === 'self-speculative' && result.tokens.join() !== fullTokens.join()) {
+        if (mode.label === 'full') fullTokens.set(prompt.name, result.tokens.join());
+        else if (mode.params.mode === 'self-speculative' && result.tokens.join() !== fullTokens.get(prompt.name)) {
           (mismatches[mode.label] ??= []).push(prompt.name);
         }
       }
@@ -127,17 +129,16 @@ async function run(args: string[]): Promise<void> {
 
     // Decoding cost per token as the context grows (wall and CPU; the prompt cache is filled first, as above).
     const contexts: { context: number; msPerToken: Record<string, number>; cpuMsPerToken: Record<string, number> }[] = [];
-    for (const length of CONTEXT_LENGTHS) {
-      const tokens = contextOf(engine, length);
-      await engine.generate(tokens, { mode: 'full', maxNewTokens: 1 });
-      const msPerToken: Record<string, number> = {};
-      const cpuMsPerToken: Record<string, number> = {};
-      for (const mode of benchModes.filter((m) => !m.params.adaptiveDraft && !m.swept)) {
+    const contextModes = benchModes.filter((m) => !m.params.adaptiveDraft && !m.swept);
+    for (const length of CONTEXT_LENGTHS) contexts.push({ context: length, msPerToken: {}, cpuMsPerToken: {} });
+    for (const mode of contextModes) {
+      for (const [i, length] of CONTEXT_LENGTHS.entries()) {
+        const tokens = contextOf(engine, length);
+        await engine.generate(tokens, { ...mode.params, maxNewTokens: 1 });
         const { result, cpuMs } = await withCpuTime(() => engine.generate(tokens, { ...mode.params, maxNewTokens: CONTEXT_NEW_TOKENS }));
-        msPerToken[mode.label] = (result.stats.totalMs - result.stats.prefillMs) / result.stats.generatedTokens;
-        cpuMsPerToken[mode.label] = cpuMs / result.stats.generatedTokens;
+        contexts[i].msPerToken[mode.label] = (result.stats.totalMs - result.stats.prefillMs) / result.stats.generatedTokens;
+        contexts[i].cpuMsPerToken[mode.label] = cpuMs / result.stats.generatedTokens;
       }
-      contexts.push({ context: length, msPerToken, cpuMsPerToken });
     }
     const peakRssMiB = process.resourceUsage().maxRSS / 1024;
 
@@ -154,7 +155,7 @@ async function run(args: string[]): Promise<void> {
         contexts.map((c) => [c.context, ...contextLabels.map((l) => `${c.msPerToken[l].toFixed(2)} / ${c.cpuMsPerToken[l].toFixed(2)}`)]),
       ),
       '',
-      `peak RSS: ${peakRssMiB.toFixed(0)} MiB`,
+      `peak RSS: ${peakRssMiB.toFixed(0)} MiB; sessions built per mode (ms): ${Object.entries(arrangeMs).map(([m, ms]) => `${m} ${ms.toFixed(0)}`).join(', ')}`,
       `CPU ms/token: CPU time of this process per token, ${threads} onnxruntime thread(s) per session (robust to a loaded machine when 1)`,
       'analytic bound: Leviathan et al.\'s cost model, T / (g c + 1): T = measured tokens per step, g = mean drafts per step, c = E/L',
     ].join('\n');
@@ -172,6 +173,7 @@ async function run(args: string[]): Promise<void> {
       identicalToFull: identical,
       msPerTokenVsContext: contexts,
       peakRssMiB,
+      arrangeMs,
       date: new Date().toISOString(),
     };
     writeFileSync(values.out, JSON.stringify(json, null, 2) + '\n');

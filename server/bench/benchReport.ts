@@ -24,6 +24,9 @@ export interface ModeSummary {
   cpuMsPerToken: number;
   cpuSpeedupOverFull: number;
   stageMs: { prefill: number; draft: number; verify: number; head: number };
+  /** Mean wall time of one drafted token (its head included), and that over full decoding's ms per token. */
+  draftTokenMs: number;
+  draftTokenCost: number;
 }
 
 /** Pools one mode's runs over all prompts: tokens over decoding time (prefill excluded, as in the stats). */
@@ -54,6 +57,8 @@ export function summarizeMode(label: string, modeRuns: readonly ModeRun[], numLa
     speedupOverFull: full === null ? 1 : tokensPerSecond / full.tokensPerSecond,
     cpuMsPerToken,
     cpuSpeedupOverFull: full === null ? 1 : full.cpuMsPerToken / cpuMsPerToken,
+    draftTokenMs: drafted === 0 ? 0 : sum((s) => s.draftMs) / drafted,
+    draftTokenCost: drafted === 0 || full === null ? 0 : sum((s) => s.draftMs) / drafted / full.msPerToken,
     stageMs: {
       prefill: sum((s) => s.prefillMs),
       draft: sum((s) => s.draftMs),
@@ -72,7 +77,7 @@ export function table(header: string[], rows: (string | number)[][]): string {
 
 export function modesTable(modes: readonly ModeSummary[], identical: Record<string, string>): string {
   return table(
-    ['mode', 'tokens', 'tokens/s', 'speedup vs full', 'acceptance', 'mean d', 'analytic bound', 'ms/token', 'CPU ms/token', 'speedup (CPU)', 'identical to full'],
+    ['mode', 'tokens', 'tokens/s', 'speedup vs full', 'acceptance', 'mean d', 'analytic bound', 'ms/token', 'draft token (x full)', 'CPU ms/token', 'speedup (CPU)', 'identical to full'],
     modes.map((m) => [
       m.label,
       m.generatedTokens,
@@ -82,6 +87,7 @@ export function modesTable(modes: readonly ModeSummary[], identical: Record<stri
       m.drafted === 0 ? '-' : m.meanDraftLength.toFixed(2),
       m.drafted === 0 ? '-' : `${m.analyticSpeedupBound.toFixed(2)}x`,
       m.msPerToken.toFixed(2),
+      m.drafted === 0 ? '-' : `${m.draftTokenMs.toFixed(2)} (${m.draftTokenCost.toFixed(2)})`,
       m.cpuMsPerToken.toFixed(2),
       `${m.cpuSpeedupOverFull.toFixed(2)}x`,
       identical[m.label] ?? '-',

@@ -12,10 +12,10 @@ import { OnnxBackend, type OnnxBackendOptions } from '../model/onnxBackend.js';
 // A SmolLM2-135M-like layer stack (hidden 576, GQA 9/3, 30 layers) with a small vocabulary.
 const SHAPE = { hiddenSize: 576, intermediateSize: 1536, numHeads: 9, numKvHeads: 3, numLayers: 30, vocabSize: 8192 };
 const SETTINGS: [string, OnnxBackendOptions][] = [
-  ['default threads (cores, at most 8), no spinning', {}],
-  ['1 thread/session, no spinning', { intraOpNumThreads: 1 }],
-  ['2 threads/session, no spinning', { intraOpNumThreads: 2 }],
-  ['2 threads/session, spinning', { intraOpNumThreads: 2, allowSpinning: true }],
+  ['default (threads: cores, at most 8; spinning during runs)', {}],
+  ['1 thread', { intraOpNumThreads: 1 }],
+  ['2 threads, no spinning', { intraOpNumThreads: 2, allowSpinning: false }],
+  ['2 threads, spinning during runs', { intraOpNumThreads: 2, allowSpinning: true }],
 ];
 
 function median(values: number[]): number {

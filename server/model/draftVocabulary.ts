@@ -7,7 +7,7 @@
 export const DEFAULT_DRAFT_VOCABULARY = 8192;
 
 interface TokenizerJson {
-  model?: { type?: string; vocab?: Record<string, number> | [string, number][]; merges?: (string | [string, number])[] };
+  model?: { type?: string; vocab?: Record<string, number> | [string, number][]; merges?: (string | string[])[] };
   added_tokens?: { id: number }[];
 }
 

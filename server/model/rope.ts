@@ -45,22 +45,3 @@ export function rotaryTables(
   }
   return { cos, sin };
 }
-
-/**
- * The tables over whole heads ([count, headDim] each) for `x * cos + swapHalves(x) * sin`: cos repeated for both
- * halves, sin negated for the first half (HF's x1*cos - x2*sin, x2*cos + x1*sin).
- */
-export function swapHalvesTables(tables: { cos: Float32Array; sin: Float32Array }, half: number): { cos: Float32Array; sin: Float32Array } {
-  const count = tables.cos.length / half;
-  const cos = new Float32Array(2 * count * half);
-  const sin = new Float32Array(2 * count * half);
-  for (let s = 0; s < count; s++) {
-    const row = tables.cos.subarray(s * half, (s + 1) * half);
-    const sinRow = tables.sin.subarray(s * half, (s + 1) * half);
-    cos.set(row, 2 * s * half);
-    cos.set(row, (2 * s + 1) * half);
-    sin.set(sinRow.map((v) => -v), 2 * s * half);
-    sin.set(sinRow, (2 * s + 1) * half);
-  }
-  return { cos, sin };
-}

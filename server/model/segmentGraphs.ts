@@ -77,7 +77,7 @@ export const SEGMENT_IO = {
 } as const;
 
 /**
- * Inputs: hidden [S, hidden]; cos, sin [S, D] (rotary tables over whole heads, rope.ts swapHalvesTables);
+ * Inputs: hidden [S, hidden]; cos, sin [S, D/2] (rotary tables of the new positions, rope.ts rotaryTables);
  * attention_bias [S, 1, P + S] (0 or -inf); head_rows int64 [R] (rows the head runs on, R may be 0); per layer
  * past_key_l, past_value_l [P, kvH, D] in the cache dtype.
  * Outputs: per layer key_l, value_l [S, kvH, D]; hidden_out [S, hidden] (the residual stream leaving layer to-1);
@@ -88,15 +88,12 @@ export function buildSegmentGraph(config: ModelConfig, weights: SegmentWeights, 
   const g = new GraphBuilder(`layers_${spec.from}_${spec.to}_${spec.head}`, options.weightsFile);
   const io = SEGMENT_IO;
   let x = g.input(io.hidden, DataType.Float, ['S', hiddenSize]);
-  const cos = g.op('Unsqueeze', [g.input(io.cos, DataType.Float, ['S', D]), g.ints([1])]); // [S, 1, D]
-  const sin = g.op('Unsqueeze', [g.input(io.sin, DataType.Float, ['S', D]), g.ints([1])]);
+  // rotary tables of the S new positions ([S, D/2], rope.ts rotaryTables); position id 0 is their first row
+  const rotary = { cos: g.input(io.cos, DataType.Float, ['S', D / 2]), sin: g.input(io.sin, DataType.Float, ['S', D / 2]), start: g.ints([0]) };
   // the mask of every query row of a kv head group, [S * G, T]: row s*G+g is query row s's
   const G = config.numHeads / config.numKvHeads;
   const bias = g.op('Flatten', [g.op('Expand', [g.input(io.attentionBias, DataType.Float, ['S', 1, 'T']), g.ints([1, G, 1])])], { axis: 2 });
   const headRows = g.input(io.headRows, DataType.Int64, ['R']);
-  // rotate_half as a MatMul with a permutation matrix: exact, one node (rope.ts builds the matching tables)
-  const swap = g.floats([D, D], Array.from({ length: D * D }, (_, i) => (Math.floor(i / D) === ((i % D) + D / 2) % D ? 1 : 0)));
-  const rotary = { cos, sin, swap };
   for (let layer = spec.from; layer < spec.to; layer++) {
     x = decoderLayer(g, config, options, layer, weights.layers[layer], x, rotary, bias);
   }
@@ -109,7 +106,8 @@ export function buildSegmentGraph(config: ModelConfig, weights: SegmentWeights, 
 interface Rotary {
   cos: string;
   sin: string;
-  swap: string;
+  /** int64 [1]: the position id of the tables' first row */
+  start: string;
 }
 
 /** One Llama decoder layer over S rows; appends its new keys and values as outputs. */
@@ -130,14 +128,16 @@ function decoderLayer(
 
   const normed = rmsNorm(g, x, name('input_layernorm'), w.input_layernorm, eps);
   const [q, k, v] = g.node('Split', [linear(g, options, normed, name('qkv_proj'), w.qkv_proj), g.ints([H * D, kvH * D, kvH * D])], { axis: 1 }, { outputs: 3 });
-  const rotate = (t: string): string => g.op('Add', [g.op('Mul', [t, rotary.cos]), g.op('Mul', [g.op('MatMul', [t, rotary.swap]), rotary.sin])]);
-  const queries = rotate(g.op('Reshape', [q, g.ints([-1, H, D])])); // [S, H, D]
+  // HF's rotate_half rotary (x1*cos - x2*sin, x2*cos + x1*sin) on [1, S, heads * D]
+  const rotate = (t: string, heads: number): string =>
+    g.op('RotaryEmbedding', [g.op('Unsqueeze', [t, g.ints([0])]), rotary.start, rotary.cos, rotary.sin], { num_heads: heads, interleaved: 0 }, 'com.microsoft');
+  const queries = g.op('Reshape', [rotate(q, H), g.ints([-1, H, D])]); // [S, H, D]
   const toCache = (t: string, output: string): void => {
     if (kvType === DataType.Float) g.node('Identity', [t], {}, { outputs: [output] });
     else g.node('Cast', [t], { to: kvType }, { outputs: [output] });
     g.output(output, kvType, ['S', kvH, D]);
   };
-  toCache(rotate(g.op('Reshape', [k, g.ints([-1, kvH, D])])), io.newKey(layer));
+  toCache(g.op('Reshape', [rotate(k, kvH), g.ints([-1, kvH, D])]), io.newKey(layer));
   toCache(g.op('Reshape', [v, g.ints([-1, kvH, D])]), io.newValue(layer));
   // the whole sequence [P + S, kvH, D] as the cache will hold it (new rows rounded to the cache dtype)
   const sequence = (past: string, fresh: string): string => {
@@ -155,9 +155,14 @@ function decoderLayer(
   const probs = g.op('Softmax', [g.op('Add', [scores, bias])], { axis: -1 }); // + [S * G, T]
   const context = batchedMatMul(g, options, probs, values, false, 1); // [kvH, S * G, D]
   const merged = g.op('Reshape', [g.op('Transpose', [g.op('Reshape', [context, g.ints([kvH, -1, G, D])])], { perm: [1, 0, 2, 3] }), g.ints([-1, H * D])]);
-  const afterAttention = g.op('Add', [x, linear(g, options, merged, name('o_proj'), w.o_proj)]);
-
-  const normed2 = rmsNorm(g, afterAttention, name('post_attention_layernorm'), w.post_attention_layernorm, eps);
+  // residual add and the MLP's norm in one node (outputs: normed, -, -, the sum)
+  const postNorm = name('post_attention_layernorm');
+  const [normed2, , , afterAttention] = g.node(
+    'SkipSimplifiedLayerNormalization',
+    [x, linear(g, options, merged, name('o_proj'), w.o_proj), normWeight(g, postNorm, w.post_attention_layernorm)],
+    { epsilon: { float: eps } },
+    { outputs: 4, domain: 'com.microsoft' },
+  );
   const [gate, up] = g.node('Split', [linear(g, options, normed2, name('gate_up_proj'), w.gate_up_proj), g.ints([intermediateSize, intermediateSize])], { axis: 1 }, { outputs: 2 });
   const activated = g.op('Mul', [g.op('Mul', [gate, g.op('Sigmoid', [gate])]), up]); // silu(gate) * up
   return g.op('Add', [afterAttention, linear(g, options, activated, name('down_proj'), w.down_proj)]);
@@ -226,7 +231,10 @@ function blockSums(g: GraphBuilder, x: string, cols: number): string {
 }
 
 function rmsNorm(g: GraphBuilder, x: string, name: string, ref: WeightRef, eps: number): string {
+  return g.op('SimplifiedLayerNormalization', [x, normWeight(g, name, ref)], { axis: -1, epsilon: { float: eps }, stash_type: 1 });
+}
+
+function normWeight(g: GraphBuilder, name: string, ref: WeightRef): string {
   if (ref.kind !== 'dense' || ref.dataType !== DataType.Float) throw new Error(`norm ${name} must be float32`);
-  const w = g.external(name, { dataType: DataType.Float, dims: [ref.cols], offset: ref.offset, length: ref.length });
-  return g.op('SimplifiedLayerNormalization', [x, w], { axis: -1, epsilon: { float: eps }, stash_type: 1 });
+  return g.external(name, { dataType: DataType.Float, dims: [ref.cols], offset: ref.offset, length: ref.length });
 }

@@ -13,9 +13,10 @@ export interface ReferenceEngine {
   codec: PackageTokenizer;
 }
 
-export async function referenceEngine(options: CheckpointOptions): Promise<ReferenceEngine> {
+/** draftIds: the draft head's vocabulary (as a package's), null for the full head. */
+export async function referenceEngine(options: CheckpointOptions, draftIds: Int32Array | null = null): Promise<ReferenceEngine> {
   const { dir } = generateCheckpoint(options);
-  const backend = ReferenceBackend.fromCheckpoint(dir);
+  const backend = ReferenceBackend.fromCheckpoint(dir, 'float32', draftIds);
   const codec = await PackageTokenizer.load(join(dir, 'tokenizer.json'), join(dir, 'tokenizer_config.json'));
   return { engine: new Engine({ backend, codec, device: 'reference' }), backend, codec };
 }

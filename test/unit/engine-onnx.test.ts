@@ -1,6 +1,7 @@
 // The decode modes on real model packages (onnxruntime, the product path), converted from a generated checkpoint:
 // full == the reference forward's naive greedy decoding; greedy self-speculative == full for every E in [1, L-1]
-// and d in [1, 16]; early exit == the reference argmax after layer E. Quantized packages: self-speculative == full
+// and d in [1, 16] (drafts from a head over a subset of the vocabulary); early exit == the reference argmax after
+// layer E. Quantized packages: self-speculative == full
 // on the same package (speculation must not change the output whatever the weights are).
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
@@ -21,9 +22,14 @@ const checkpoint = generateCheckpoint({ family: 'llama3', numLayers: 5, seed: 11
 const L = checkpoint.config.numLayers;
 const prompts = randomPrompts(2, 9, 17);
 
+// drafts come from a head over the 100 most frequent tokens, as a real package's come from the 8192 most frequent:
+// the verifier, with the full head, must still decide every token
+const DRAFT_VOCABULARY = 100;
+
 async function packageEngine(dtype: PackageDtype): Promise<Engine> {
   const dir = join(root, dtype);
-  await convertCheckpoint(checkpoint.dir, dir, { dtype });
+  const manifest = await convertCheckpoint(checkpoint.dir, dir, { dtype, draftVocabulary: DRAFT_VOCABULARY });
+  assert.equal(manifest.draftHead?.ids.length, DRAFT_VOCABULARY);
   return loadPackageEngine(dir);
 }
 
