@@ -18,6 +18,7 @@ const entryPoints = {
   cli: 'server/cli.ts',
   engineWorker: 'server/engine/worker.ts',
   bench: 'server/bench/bench.ts',
+  benchPeer: 'server/bench/peer.ts',
   benchReplay: 'server/bench/replay.ts',
   benchStorm: 'server/bench/replayStorm.ts',
   benchQuality: 'server/bench/quality.ts',

@@ -1,5 +1,5 @@
 // manifest.json of a model package (docs/model-package.md): its type, and reading it back with clear errors.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { KV_CACHE_DTYPES, type KvCacheDtype } from '../engine/kvCache.js';
 import type { ModelConfig } from './config.js';
@@ -106,7 +106,18 @@ export function readManifest(dir: string): Manifest {
   for (const name of [manifest.weights, manifest.tokenizer.file]) {
     if (!existsSync(join(dir, name))) throw new PackageError(`${dir}: ${name} named by manifest.json is missing`);
   }
+  const needed = Math.max(...Object.values(manifest.tensors).map(weightEnd));
+  const size = statSync(join(dir, manifest.weights)).size;
+  if (size < needed) {
+    throw new PackageError(`${dir}: ${manifest.weights} is truncated (${size} bytes; the weight table needs ${needed}): download or convert it again`);
+  }
   return manifest;
+}
+
+/** The end of a weight's last byte region in the weights file. */
+function weightEnd(ref: WeightRef): number {
+  const regions = [ref, ...(ref.kind === 'nbits' ? [ref.scales, ...(ref.biases ? [ref.biases] : [])] : [])];
+  return Math.max(...regions.map((r) => r.offset + r.length));
 }
 
 function requiredTensors(manifest: Manifest): string[] {

@@ -29,7 +29,7 @@ void describe('a broken model', () => {
     }
   });
 
-  void it('a folder with a corrupt manifest, no manifest or a truncated layer graph is an error state', async () => {
+  void it('a folder with a corrupt manifest, no manifest or a truncated weights file is an error state', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'layerskip-broken-'));
     writeFileSync(join(dir, 'manifest.json'), '{ not json');
     const session = await LspSession.start({ modelPath: dir });
@@ -42,12 +42,12 @@ void describe('a broken model', () => {
       assert.match(state.message, /no manifest\.json/);
       const truncated = join(dir, 'cut-short');
       cpSync(await tinyModelPackage('codellama'), truncated, { recursive: true });
-      const layer = join(truncated, 'layer_01.onnx');
-      writeFileSync(layer, readFileSync(layer).subarray(0, 100));
+      const weights = join(truncated, 'weights.bin');
+      writeFileSync(weights, readFileSync(weights).subarray(0, 1000));
       const broken = await session.setSettings({ modelPath: truncated });
       assert.equal(broken.phase, 'error');
       assert.match(broken.message, /cut-short/);
-      assert.match(broken.message, /layer_01\.onnx failed:Protobuf parsing failed/);
+      assert.match(broken.message, /weights\.bin is truncated \(1000 bytes; the weight table needs \d+\)/);
       await session.open('file:///w/a.ts', 'const x = ');
       assert.deepEqual((await session.complete('file:///w/a.ts', { line: 0, character: 10 })).items, []);
     } finally {
