@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateCheckpoint } from '../../test/support/checkpoints.js';
-import { newKvCache } from '../engine/kvCache.js';
+import { newKvCache } from '../backend/kvCache.js';
 import { convertCheckpoint } from '../model/convert.js';
 import { OnnxBackend, type OnnxBackendOptions } from '../model/onnxBackend.js';
 

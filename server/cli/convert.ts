@@ -1,7 +1,7 @@
 // `layerskip convert <hf-checkpoint-dir> <out-dir> [--dtype fp32|fp16|int8|int4] [--force] [--exit-layer E]
 //   [--draft d] [--float-activations] [--embedding-dtype D] [--no-fim-prompts] [--kv-cache float32|float16]`
 import { parseArgs } from 'node:util';
-import { KV_CACHE_DTYPES, type KvCacheDtype } from '../engine/kvCache.js';
+import { KV_CACHE_DTYPES, type KvCacheDtype } from '../backend/kvCache.js';
 import { convertCheckpoint } from '../model/convert.js';
 import { PACKAGE_DTYPES, type PackageDtype } from '../model/weightEncoding.js';
 

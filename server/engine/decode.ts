@@ -5,8 +5,8 @@
  * layer the mode uses; the last one ("pending") has not been seen by any layer and is the first thing the next step
  * processes. Positions are implicit: a block of layers appends at its layers' current cache length.
  */
-import type { ForwardResult, HeadRequest, LayerBackend } from './backend.js';
-import type { KvCache } from './kvCache.js';
+import type { ForwardResult, HeadRequest, LayerBackend } from '../backend/layerBackend.js';
+import type { KvCache } from '../backend/kvCache.js';
 import type { DraftPolicy } from './draftPolicy.js';
 import type { StageClock } from './stats.js';
 import type { Proposal, TokenChooser } from './tokenChoice.js';

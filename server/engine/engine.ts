@@ -4,11 +4,11 @@
  * uses the same API through a worker (engineClient.ts).
  */
 import type { ModelConfig } from '../model/config.js';
-import type { LayerBackend } from './backend.js';
+import type { LayerBackend } from '../backend/layerBackend.js';
 import { DraftPolicies } from './draftPolicy.js';
 import { generate, type GenerationOptions, type GenerationResult } from './generation.js';
 import { defaultRecommendations, layersUsed, resolveParams, type GenerationParams, type Recommendations } from './params.js';
-import { newKvCache } from './kvCache.js';
+import { newKvCache } from '../backend/kvCache.js';
 import { PromptCache } from './promptCache.js';
 import type { TextCodec } from './tokenizer.js';
 import { VocabularyText } from './tokenHealing.js';

@@ -3,10 +3,10 @@
  * tokens as they come. Stop conditions: max tokens, EOS/EOT, stop strings, wall-clock budget, cancellation
  * (checked between any two steps and between prefill chunks).
  */
-import { planFor, type LayerBackend } from './backend.js';
+import { planFor, type LayerBackend } from '../backend/layerBackend.js';
 import { autoregressiveStep, prefill, selfSpeculativeStep, type DecodeState, type StepOutcome } from './decode.js';
 import type { DraftPolicy } from './draftPolicy.js';
-import type { KvCache } from './kvCache.js';
+import type { KvCache } from '../backend/kvCache.js';
 import { layersUsed, type GenerationParams } from './params.js';
 import { seededRandom } from './sampling.js';
 import { StageClock, summarize, type GenerationStats } from './stats.js';

@@ -3,7 +3,7 @@
  * shares a token prefix with them processes only its new tail. Correct by construction: the rows of a position
  * depend only on the tokens up to it, so a shared prefix has identical rows.
  */
-import type { KvCache } from './kvCache.js';
+import type { KvCache } from '../backend/kvCache.js';
 
 export class PromptCache {
   /** The tokens the cache's rows belong to (a layer may hold fewer rows than this; never more). */

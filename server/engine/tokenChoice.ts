@@ -3,7 +3,7 @@
  * of a verified draft (longest matching prefix + one full-model token; or speculative sampling).
  * The decode loop (decode.ts) is the same for both; only this policy differs.
  */
-import type { ForwardResult, HeadRequest } from './backend.js';
+import type { ForwardResult, HeadRequest } from '../backend/layerBackend.js';
 import { argmax, filteredDistribution, sampleFrom, speculativeAccept, type SamplingParams } from './sampling.js';
 import type { StageClock } from './stats.js';
 

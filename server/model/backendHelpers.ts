@@ -1,6 +1,6 @@
 // Helpers shared by every LayerBackend implementation and its callers: argument checks, argmax, a fresh run.
-import type { LayerBackend } from '../engine/backend.js';
-import { newKvCache } from '../engine/kvCache.js';
+import type { LayerBackend } from '../backend/layerBackend.js';
+import { newKvCache } from '../backend/kvCache.js';
 import type { ModelConfig } from './config.js';
 
 export function checkLayerRange(config: ModelConfig, from: number, to: number): void {

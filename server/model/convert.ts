@@ -5,7 +5,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, 
 import { basename, dirname, join, resolve } from 'node:path';
 import { ConfigError } from './config.js';
 import { openHfCheckpoint, tensorOf, type HfCheckpoint } from './checkpoint.js';
-import type { KvCacheDtype } from '../engine/kvCache.js';
+import type { KvCacheDtype } from '../backend/kvCache.js';
 import { DEFAULT_DRAFT_VOCABULARY, draftVocabulary } from './draftVocabulary.js';
 import { FORMAT, FORMAT_VERSION, layerWeightName, type FimTokens, type Manifest } from './manifest.js';
 import type { SegmentLayerTensor } from './segmentGraphs.js';

@@ -1,7 +1,7 @@
 // manifest.json of a model package (docs/model-package.md): its type, and reading it back with clear errors.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { KV_CACHE_DTYPES, type KvCacheDtype } from '../engine/kvCache.js';
+import { KV_CACHE_DTYPES, type KvCacheDtype } from '../backend/kvCache.js';
 import type { ModelConfig } from './config.js';
 import { PACKAGE_DTYPES, type PackageDtype } from './weightEncoding.js';
 import type { WeightRef } from './weightsFile.js';

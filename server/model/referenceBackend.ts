@@ -1,7 +1,7 @@
 // LayerBackend over the plain-TypeScript reference forward: the oracle the engine and the ONNX package are tested
 // against. Same contract as the ONNX backend (positions implicit in the cache length, keys appended per layer).
-import type { ForwardResult, HeadRequest, LayerBackend, LayerPlan } from '../engine/backend.js';
-import type { KvCache, KvCacheDtype, KvRows } from '../engine/kvCache.js';
+import type { ForwardResult, HeadRequest, LayerBackend, LayerPlan } from '../backend/layerBackend.js';
+import type { KvCache, KvCacheDtype, KvRows } from '../backend/kvCache.js';
 import { argmaxRows, checkLayerRange, checkRows } from './backendHelpers.js';
 import type { ModelConfig } from './config.js';
 import { f32ToHalves, halvesToF32 } from './float16.js';

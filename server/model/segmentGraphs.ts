@@ -8,7 +8,7 @@
 // cache at [P, P + S): the run itself writes the cache, and nothing of size P is copied in or out. Attention reads
 // past and new rows as one contiguous [P + S] sequence (one Concat), so a row's sums never depend on how many rows
 // run with it, nor on where the layers are split into segments (test/unit/model-batch-invariance.test.ts).
-import type { KvCacheDtype } from '../engine/kvCache.js';
+import type { KvCacheDtype } from '../backend/kvCache.js';
 import type { ModelConfig } from './config.js';
 import { DataType, GraphBuilder } from './onnxGraph.js';
 import { BLOCK_SIZE, blocksPerRow } from './weightEncoding.js';

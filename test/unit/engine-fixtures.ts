@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { Engine } from '../../server/engine/engine.js';
 import { PackageTokenizer } from '../../server/engine/tokenizer.js';
-import type { LayerBackend } from '../../server/engine/backend.js';
+import type { LayerBackend } from '../../server/backend/layerBackend.js';
 import { logitsAfterLayer, ReferenceBackend } from '../../server/model/referenceBackend.js';
 import { generateCheckpoint, type CheckpointOptions } from '../support/checkpoints.js';
 

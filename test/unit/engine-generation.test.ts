@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Engine } from '../../server/engine/engine.js';
 import { PREFILL_CHUNK, prefill, type DecodeState } from '../../server/engine/decode.js';
-import { newKvCache } from '../../server/engine/kvCache.js';
+import { newKvCache } from '../../server/backend/kvCache.js';
 import { PromptCache } from '../../server/engine/promptCache.js';
 import { StageClock } from '../../server/engine/stats.js';
 import { GreedyChooser } from '../../server/engine/tokenChoice.js';

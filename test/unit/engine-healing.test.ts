@@ -3,7 +3,7 @@
 // engine must produce the same tokens in every mode, with the healed text left out of its output.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { LayerBackend } from '../../server/engine/backend.js';
+import type { LayerBackend } from '../../server/backend/layerBackend.js';
 import type { DecodingMode } from '../../server/engine/engine.js';
 import type { TextCodec } from '../../server/engine/tokenizer.js';
 import { naiveGreedy, nextTokenLogits, randomPrompts, referenceEngine } from './engine-fixtures.js';

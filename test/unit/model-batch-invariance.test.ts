@@ -6,7 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { newKvCache } from '../../server/engine/kvCache.js';
+import { newKvCache } from '../../server/backend/kvCache.js';
 import { convertCheckpoint } from '../../server/model/convert.js';
 import { OnnxBackend } from '../../server/model/onnxBackend.js';
 import type { PackageDtype } from '../../server/model/weightEncoding.js';

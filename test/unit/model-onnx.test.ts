@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { KvCache, newKvCache } from '../../server/engine/kvCache.js';
+import { KvCache, newKvCache } from '../../server/backend/kvCache.js';
 import type { Manifest } from '../../server/model/manifest.js';
 import { convertCheckpoint } from '../../server/model/convert.js';
 import { OnnxBackend } from '../../server/model/onnxBackend.js';

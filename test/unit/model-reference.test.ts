@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { KV_CACHE_DTYPES, KvCache } from '../../server/engine/kvCache.js';
+import { KV_CACHE_DTYPES, KvCache } from '../../server/backend/kvCache.js';
 import { inverseFrequencies, rotaryTables } from '../../server/model/rope.js';
 import { head, loadReferenceModel, type ReferenceModel } from '../../server/model/referenceForward.js';
 import { logitsAfterLayer } from '../../server/model/backendHelpers.js';
