@@ -1,8 +1,10 @@
 // `layerskip convert <hf-checkpoint-dir> <out-dir> [--dtype fp32|fp16|int8|int4] [--force] [--exit-layer E]
-//   [--draft d] [--float-activations] [--embedding-dtype D] [--no-fim-prompts] [--kv-cache float32|float16]`
+//   [--draft d] [--float-activations] [--embedding-dtype D] [--no-fim-prompts] [--kv-cache float32|float16]
+//   [--draft-vocabulary K]`
 import { parseArgs } from 'node:util';
 import { KV_CACHE_DTYPES, type KvCacheDtype } from '../backend/kvCache.js';
 import { convertCheckpoint } from '../model/convert.js';
+import { DEFAULT_DRAFT_VOCABULARY } from '../model/draftVocabulary.js';
 import { PACKAGE_DTYPES, type PackageDtype } from '../model/weightEncoding.js';
 
 const USAGE =
@@ -11,7 +13,8 @@ const USAGE =
   '         [--float-activations]  (int8/int4: float instead of int8 activations; exact but slow)\n' +
   '         [--embedding-dtype fp32|fp16|int8|int4]  (token embedding and LM head; default: --dtype)\n' +
   '         [--no-fim-prompts]  (prefix-only prompts although the tokenizer has FIM tokens, which then end generation)\n' +
-  '         [--kv-cache float32|float16]  (how keys and values are cached; default: float32 for fp32, else float16)';
+  '         [--kv-cache float32|float16]  (how keys and values are cached; default: float32 for fp32, else float16)\n' +
+  `         [--draft-vocabulary K]  (rows of the draft head: the K most frequent tokens; default ${DEFAULT_DRAFT_VOCABULARY})`;
 
 export const command = {
   summary: 'convert a Hugging Face Llama checkpoint into a LayerSkip model package',
@@ -28,6 +31,7 @@ export const command = {
         'embedding-dtype': { type: 'string' },
         'no-fim-prompts': { type: 'boolean', default: false },
         'kv-cache': { type: 'string' },
+        'draft-vocabulary': { type: 'string' },
       },
     });
     if (positionals.length !== 2) throw new Error(USAGE);
@@ -40,6 +44,10 @@ export const command = {
     const kvCache = values['kv-cache'];
     if (kvCache !== undefined && !KV_CACHE_DTYPES.includes(kvCache as KvCacheDtype)) {
       throw new Error(`--kv-cache must be one of ${KV_CACHE_DTYPES.join(', ')}\n${USAGE}`);
+    }
+    const draftVocabulary = values['draft-vocabulary'] === undefined ? undefined : Number(values['draft-vocabulary']);
+    if (draftVocabulary !== undefined && (!Number.isInteger(draftVocabulary) || draftVocabulary < 1)) {
+      throw new Error(`--draft-vocabulary must be a positive integer\n${USAGE}`);
     }
     const exitLayer = values['exit-layer'] === undefined ? undefined : Number(values['exit-layer']);
     const draftLength = values.draft === undefined ? undefined : Number(values.draft);
@@ -58,6 +66,7 @@ export const command = {
       quantizedActivations: !values['float-activations'],
       fimPrompts: !values['no-fim-prompts'],
       kvCache: kvCache as KvCacheDtype | undefined,
+      draftVocabulary,
       onProgress: (message) => process.stderr.write(`convert: ${message}\n`),
       signal: interrupt.signal,
     }).finally(() => process.off('SIGINT', onSignal).off('SIGTERM', onSignal));
