@@ -101,6 +101,7 @@ async function run(args: string[]): Promise<void> {
     // prompt token and its CPU time is decoding work. Full decoding runs first: the others are checked against it.
     const runs = new Map<string, ModeRun[]>(benchModes.map((m) => [m.label, []]));
     const fullTokens = new Map<string, string>();
+    const fullGenerated: number[] = [];
     const mismatches: Record<string, string[]> = {};
     const arrangeMs: Record<string, number> = {};
     for (const mode of benchModes) {
@@ -111,7 +112,10 @@ async function run(args: string[]): Promise<void> {
         await engine.generate(tokens, { ...mode.params, maxNewTokens: 1 });
         const { result, cpuMs } = await withCpuTime(() => engine.generate(tokens, { ...mode.params, maxNewTokens }));
         runs.get(mode.label)?.push({ stats: result.stats, cpuMs });
-        if (mode.label === 'full') fullTokens.set(prompt.name, result.tokens.join());
+        if (mode.label === 'full') {
+          fullTokens.set(prompt.name, result.tokens.join());
+          fullGenerated.push(...result.tokens);
+        }
         else if (mode.params.mode === 'self-speculative' && result.tokens.join() !== fullTokens.get(prompt.name)) {
           (mismatches[mode.label] ??= []).push(prompt.name);
         }
@@ -141,6 +145,11 @@ async function run(args: string[]): Promise<void> {
       }
     }
     const peakRssMiB = process.resourceUsage().maxRSS / 1024;
+    // how often the full model's greedy token is one the draft head cannot propose (a sure rejection)
+    const draftIds = (info.manifest as Manifest | null)?.draftHead?.ids ?? null;
+    const draftSet = new Set(draftIds ?? []);
+    const inDraft = draftIds === null ? fullGenerated.length : fullGenerated.filter((t) => draftSet.has(t)).length;
+    const draftCoverage = { tokens: fullGenerated.length, inDraftVocabulary: inDraft, draftVocabulary: draftIds?.length ?? info.config.vocabSize };
 
     const contextLabels = Object.keys(contexts[0].msPerToken);
     const report = [
@@ -155,6 +164,8 @@ async function run(args: string[]): Promise<void> {
         contexts.map((c) => [c.context, ...contextLabels.map((l) => `${c.msPerToken[l].toFixed(2)} / ${c.cpuMsPerToken[l].toFixed(2)}`)]),
       ),
       '',
+      `full model's greedy tokens inside the draft head's vocabulary (${draftCoverage.draftVocabulary} of ${info.config.vocabSize} tokens): ` +
+        `${draftCoverage.inDraftVocabulary} of ${draftCoverage.tokens} (${((100 * draftCoverage.inDraftVocabulary) / Math.max(1, draftCoverage.tokens)).toFixed(1)}%)`,
       `peak RSS: ${peakRssMiB.toFixed(0)} MiB; sessions built per mode (ms): ${Object.entries(arrangeMs).map(([m, ms]) => `${m} ${ms.toFixed(0)}`).join(', ')}`,
       `CPU ms/token: CPU time of this process per token, ${threads} onnxruntime thread(s) per session (robust to a loaded machine when 1)`,
       'analytic bound: Leviathan et al.\'s cost model, T / (g c + 1): T = measured tokens per step, g = mean drafts per step, c = E/L',
@@ -174,6 +185,7 @@ async function run(args: string[]): Promise<void> {
       msPerTokenVsContext: contexts,
       peakRssMiB,
       arrangeMs,
+      draftCoverage,
       date: new Date().toISOString(),
     };
     writeFileSync(values.out, JSON.stringify(json, null, 2) + '\n');

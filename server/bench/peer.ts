@@ -1,8 +1,12 @@
-// `npm run bench:peer [-- --model DIR] [--gguf FILE] [--threads 1,2] [--max-tokens 64] [--repeat 2] [--prompts 5]`
+// `npm run bench:peer [-- --model DIR] [--gguf FILE] [--threads 1,2] [--max-tokens 64] [--repeat 2] [--prompts 5]
+//   [--native-python PYTHON]`
 // llama.cpp (node-llama-cpp's prebuilt CPU build, as training/verify installs it) on the original GGUF and this
 // engine on the package of the same weights, side by side in one run: the same prompt token ids fed to both, the
-// same thread counts, interleaved prompt by prompt. Prints decode tokens/s (prefill excluded), the cold prefill of a
+// same thread counts, interleaved prompt by prompt. With --native-python, also llama.cpp compiled for this CPU (a
+// Python with llama-cpp-python installed with CMAKE_ARGS=-DGGML_NATIVE=ON; training/verify/llamacpp_native_bench.py),
+// interleaved round by round. Prints decode tokens/s (prefill excluded), the cold prefill of a
 // ~1,000-token prompt, decode at ~2,100 tokens of context, and the ratios of each side at its best thread count.
+import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -71,6 +75,22 @@ async function engineRun(engine: Engine, tokens: number[], newTokens: number, co
   return { prefillMs: stats.prefillMs, decodeTokensPerSecond: stats.tokensPerSecond };
 }
 
+interface NativeRun {
+  key: string;
+  tokens: number[];
+  newTokens: number;
+  threads: number;
+}
+
+/** llama.cpp compiled for this CPU, through llama-cpp-python: one process for a round's runs. */
+function nativeTimings(python: string, gguf: string, runs: NativeRun[]): [string, Timing][] {
+  const script = resolve('training/verify/llamacpp_native_bench.py');
+  const result = spawnSync(python, [script], { input: JSON.stringify({ gguf, runs }), encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (result.status !== 0) throw new Error(`${python} ${script} failed: ${result.stderr || result.error?.message}`);
+  const out = JSON.parse(result.stdout) as Timing[];
+  return runs.map((run, i) => [run.key, out[i]]);
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
@@ -88,6 +108,7 @@ async function run(args: string[]): Promise<void> {
       repeat: { type: 'string', default: '2' },
       prompts: { type: 'string', default: '5' },
       out: { type: 'string', default: 'dist/bench-peer.json' },
+      'native-python': { type: 'string' },
     },
   });
   const threadCounts = values.threads.split(',').map(Number);
@@ -106,8 +127,11 @@ async function run(args: string[]): Promise<void> {
     const prompts = PROMPTS.slice(0, Number(values.prompts)).map((p) => anyEngine.tokenize(p.prefix));
     const timings: Record<string, Timing[]> = {};
     const record = (key: string, timing: Timing): void => void (timings[key] ??= []).push(timing);
+    const sides = ['llama.cpp', ...(values['native-python'] ? ['llama.cpp native'] : []), 'engine'];
     for (let r = 0; r < repeat; r++) {
+      const nativeRuns: NativeRun[] = [];
       for (const [i, tokens] of prompts.entries()) {
+        for (const threads of threadCounts) nativeRuns.push({ key: `llama.cpp native ${threads}`, tokens, newTokens, threads });
         for (const threads of threadCounts) {
           record(`llama.cpp ${threads}`, await llamaCppRun(model, tokens, newTokens, threads));
           record(`engine ${threads}`, await engineRun(engines.get(threads)!, tokens, newTokens));
@@ -115,14 +139,20 @@ async function run(args: string[]): Promise<void> {
         process.stderr.write(`prompt ${i + 1}/${prompts.length}, round ${r + 1}/${repeat}\n`);
       }
       for (const threads of threadCounts) {
+        nativeRuns.push({ key: `llama.cpp native ${threads} long`, tokens: sized(LONG_PROMPT, 3 + 13 * r + threads), newTokens: 2, threads });
+        const context = sized(LONG_CONTEXT, 501 + 17 * r + threads);
+        nativeRuns.push({ key: `llama.cpp native ${threads} context`, tokens: context, newTokens: LONG_CONTEXT_NEW_TOKENS, threads });
         // distinct long prompts (shifted), so that no run reuses another's cache
         record(`llama.cpp ${threads} long`, await llamaCppRun(model, sized(LONG_PROMPT, 3 + 13 * r + threads), 2, threads));
         record(`engine ${threads} long`, await engineRun(engines.get(threads)!, sized(LONG_PROMPT, 3 + 13 * r + threads), 2, true));
         record(`llama.cpp ${threads} context`, await llamaCppRun(model, sized(LONG_CONTEXT, 501 + 17 * r + threads), LONG_CONTEXT_NEW_TOKENS, threads));
         record(`engine ${threads} context`, await engineRun(engines.get(threads)!, sized(LONG_CONTEXT, 501 + 17 * r + threads), LONG_CONTEXT_NEW_TOKENS, true));
       }
+      if (values['native-python']) {
+        for (const [key, timing] of nativeTimings(values['native-python'], values.gguf, nativeRuns)) record(key, timing);
+      }
     }
-    const rows = ['llama.cpp', 'engine'].flatMap((side) =>
+    const rows = sides.flatMap((side) =>
       threadCounts.map((threads) => {
         const key = `${side} ${threads}`;
         return {
@@ -138,11 +168,12 @@ async function run(args: string[]): Promise<void> {
       const picked = rows.filter((row) => row.side === side).map(pick);
       return lower ? Math.min(...picked) : Math.max(...picked);
     };
-    const ratios = {
-      decode: best('engine', (r) => r.decode) / best('llama.cpp', (r) => r.decode),
-      prefillSpeed: best('llama.cpp', (r) => r.prefillLongMs, true) / best('engine', (r) => r.prefillLongMs, true),
-      decodeLongContext: best('engine', (r) => r.decodeLongContext) / best('llama.cpp', (r) => r.decodeLongContext),
-    };
+    const ratiosAgainst = (peer: string): Record<string, number> => ({
+      decode: best('engine', (r) => r.decode) / best(peer, (r) => r.decode),
+      prefillSpeed: best(peer, (r) => r.prefillLongMs, true) / best('engine', (r) => r.prefillLongMs, true),
+      decodeLongContext: best('engine', (r) => r.decodeLongContext) / best(peer, (r) => r.decodeLongContext),
+    });
+    const ratios = Object.fromEntries(sides.filter((side) => side !== 'engine').map((peer) => [peer, ratiosAgainst(peer)]));
     const report = [
       `engine: ${values.model}; llama.cpp: node-llama-cpp prebuilt CPU build on ${values.gguf}`,
       `${prompts.length} prompts x ${repeat} rounds, ${newTokens} new tokens, greedy; medians`,
@@ -150,7 +181,10 @@ async function run(args: string[]): Promise<void> {
         ['engine', 'threads', 'decode tokens/s', `cold prefill of ${LONG_PROMPT} tokens`, `decode tokens/s at ${LONG_CONTEXT} context`],
         rows.map((r) => [r.side, r.threads, r.decode.toFixed(1), `${(r.prefillLongMs / 1000).toFixed(2)} s`, r.decodeLongContext.toFixed(1)]),
       ),
-      `this engine / llama.cpp, each at its best thread count: decode ${ratios.decode.toFixed(2)}x, prefill speed ${ratios.prefillSpeed.toFixed(2)}x, decode at ${LONG_CONTEXT} context ${ratios.decodeLongContext.toFixed(2)}x`,
+      ...Object.entries(ratios).map(
+        ([peer, r]) =>
+          `this engine / ${peer}, each at its best thread count: decode ${r.decode.toFixed(2)}x, prefill speed ${r.prefillSpeed.toFixed(2)}x, decode at ${LONG_CONTEXT} context ${r.decodeLongContext.toFixed(2)}x`,
+      ),
     ].join('\n');
     process.stdout.write(report + '\n');
     writeFileSync(values.out, JSON.stringify({ model: values.model, gguf: values.gguf, newTokens, repeat, rows, ratios, date: new Date().toISOString() }, null, 2) + '\n');

@@ -29,6 +29,7 @@ export const command = {
       `vocabulary     ${c.vocabSize}, ${c.tieWordEmbeddings ? 'tied' : 'untied'} embeddings, bos ${c.bosTokenId}, eos ${c.eosTokenIds.join(',')}`,
       `fill-in-middle ${fim ? `${fim.prefix} ${fim.suffix} ${fim.middle} ${fim.eot}` : 'none'}`,
       `layerskip      exit layer ${manifest.layerskip.recommendedExitLayer}, draft length ${manifest.layerskip.recommendedDraftLength}`,
+      `draft head     ${manifest.draftHead ? `the ${manifest.draftHead.ids.length} most frequent of ${manifest.config.vocabSize} tokens` : 'the full LM head'}`,
     ];
     process.stdout.write(lines.join('\n') + '\n');
   },
