@@ -6,7 +6,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { ConfigError } from './config.js';
 import { openHfCheckpoint, tensorOf, type HfCheckpoint } from './checkpoint.js';
 import type { KvCacheDtype } from '../backend/kvCache.js';
-import { DEFAULT_DRAFT_VOCABULARY, draftVocabulary } from './draftVocabulary.js';
+import { DEFAULT_DRAFT_VOCABULARY, draftCorpus, draftVocabulary, tokenCounts } from './draftVocabulary.js';
 import { FORMAT, FORMAT_VERSION, layerWeightName, type FimTokens, type Manifest } from './manifest.js';
 import type { SegmentLayerTensor } from './segmentGraphs.js';
 import { EMBEDDING, FINAL_NORM, layerTensorName, LM_HEAD, type LayerTensor } from './tensorNames.js';
@@ -130,12 +130,19 @@ async function writePackage(
   const fim = options.fimPrompts === false ? null : tokenizer.fim;
   const fimAsEnd = tokenizer.fim && !fim ? Object.values(tokenizer.fim.ids) : [];
   const endTokens = [...config.eosTokenIds, ...fimAsEnd];
-  const draftIds = draftVocabulary(
-    JSON.parse(readFileSync(tokenizer.file, 'utf8')) as object,
-    config.vocabSize,
-    options.draftVocabulary ?? DEFAULT_DRAFT_VOCABULARY,
-    [...endTokens, ...(tokenizer.fim ? Object.values(tokenizer.fim.ids) : [])],
-  );
+  const draftSize = options.draftVocabulary ?? DEFAULT_DRAFT_VOCABULARY;
+  const tokenizerJson = JSON.parse(readFileSync(tokenizer.file, 'utf8')) as object;
+  const tokenizerConfig = tokenizer.config ? (JSON.parse(readFileSync(tokenizer.config, 'utf8')) as object) : {};
+  const draftIds =
+    config.vocabSize <= draftSize
+      ? null
+      : draftVocabulary(
+          tokenizerJson,
+          config.vocabSize,
+          draftSize,
+          [...endTokens, ...(tokenizer.fim ? Object.values(tokenizer.fim.ids) : [])],
+          tokenCounts(tokenizerJson, tokenizerConfig, draftCorpus()),
+        );
   let embedding: WeightRef;
   try {
     const embeddingDtype = options.embeddingDtype ?? options.dtype;

@@ -1,7 +1,16 @@
 // The draft head's vocabulary: the most frequent tokens by the tokenizer's own ranking, end and FIM tokens always.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { draftVocabulary } from '../../server/model/draftVocabulary.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { draftCorpus, draftVocabulary, tokenCounts } from '../../server/model/draftVocabulary.js';
+import { generateCheckpoint } from '../support/checkpoints.js';
+
+/** The generated checkpoints' byte-level BPE tokenizer (byte b is token id b). */
+function byteLevelTokenizer(): object {
+  const { dir } = generateCheckpoint({ family: 'llama3', numLayers: 1 });
+  return JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8')) as object;
+}
 
 // a byte-level BPE: 4 base symbols, merges learnt in frequency order, one added token
 const bpe = {
@@ -18,6 +27,20 @@ void test('BPE: base symbols, then tokens in the order their merges were learnt;
   assert.deepEqual(draftVocabulary(bpe, 10, 6, []), [0, 1, 2, 3, 4, 6]); // <eos> (added) + a b c d + ab
   assert.deepEqual(draftVocabulary(bpe, 10, 8, [8]), [0, 1, 2, 3, 4, 5, 6, 8]); // dd forced in
   assert.deepEqual(draftVocabulary({ ...bpe, model: { ...bpe.model, merges: bpe.model.merges.map((m) => m.split(' ') as [string, string]) } }, 10, 6, []), [0, 1, 2, 3, 4, 6]);
+});
+
+void test('tokens counted in a code sample come first, most frequent first; the tokenizer order fills the rest', () => {
+  const counts = new Map([[9, 50], [8, 70], [7, 3]]);
+  assert.deepEqual(draftVocabulary(bpe, 10, 6, [], counts), [0, 1, 4, 7, 8, 9]); // <eos>, dd, ba, abcd, then a, b
+});
+
+void test('the shipped code sample tokenizes, and ranks common code tokens first', () => {
+  const corpus = draftCorpus();
+  assert.ok(corpus.length > 100_000, 'media/draft-corpus.txt holds a real sample');
+  const tokenizer = byteLevelTokenizer();
+  const counts = tokenCounts(tokenizer, {}, corpus);
+  const space = 32; // the byte-level tokenizer's id of ' ' is its byte value
+  assert.ok((counts.get(space) ?? 0) > 1000);
 });
 
 void test('a vocabulary no larger than the draft head needs no draft head', () => {
