@@ -6,7 +6,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { ForwardResult, HeadRequest, LayerBackend, LayerPlan } from '../backend/layerBackend.js';
-import { KvCache, type KvCacheDtype } from '../backend/kvCache.js';
+import { KvCache, type KvCacheDtype, type KvRows as KvCacheRows } from '../backend/kvCache.js';
 import { checkLayerRange, checkRows } from './backendHelpers.js';
 import type { ModelConfig } from './config.js';
 import { layerWeightName, readManifest, type Manifest } from './manifest.js';
@@ -47,6 +47,7 @@ export class OnnxBackend implements LayerBackend {
   private plan: LayerPlan | null = null;
   /** Whether a lone row runs as two (see forward); decided by measuring the arranged sessions. */
   private padSingleRows = true;
+  private zeros: KvCacheRows | null = null;
 
   private constructor(
     readonly manifest: Manifest,
@@ -250,20 +251,24 @@ export class OnnxBackend implements LayerBackend {
       if (cache.length(l) !== past) throw new Error(`layers ${from} and ${l} hold ${past} and ${cache.length(l)} positions: a segment must agree`);
     }
     const { cos, sin } = rotaryTables(this.inverse, past, rows);
+    // onnxruntime's CPU MatMul fails on an empty past (no keys to score): a fresh cache is fed one zero row instead,
+    // masked out (its probability is exactly 0, its value row 0), so it changes no sum
+    const placeholder = past === 0 ? 1 : 0;
     const headRows = head ? (realRows === 1 && rows === 2 ? [0, 0] : Array.from({ length: realRows }, (_, r) => r)) : [];
     const io = SEGMENT_IO;
     const feeds: Record<string, ort.Tensor> = {
       [io.hidden]: new ort.Tensor('float32', x, [rows, hiddenSize]),
       [io.cos]: new ort.Tensor('float32', cos, [rows, headDim / 2]),
       [io.sin]: new ort.Tensor('float32', sin, [rows, headDim / 2]),
-      [io.attentionBias]: new ort.Tensor('float32', causalBias(rows, past, realRows), [rows, 1, past + rows]),
+      [io.attentionBias]: new ort.Tensor('float32', causalBias(rows, past + placeholder, realRows, placeholder), [rows, 1, past + placeholder + rows]),
       [io.headRows]: new ort.Tensor('int64', BigInt64Array.from(headRows, BigInt), [headRows.length]),
     };
     const fetches: Record<string, ort.Tensor | null> = { [io.hiddenOut]: null };
     const shape = (n: number): number[] => [n, numKvHeads, headDim];
     for (let l = from; l < to; l++) {
-      feeds[io.pastKey(l)] = new ort.Tensor(cache.dtype, cache.pastKeys(l), shape(past));
-      feeds[io.pastValue(l)] = new ort.Tensor(cache.dtype, cache.pastValues(l), shape(past));
+      const zero = placeholder === 1 ? this.zeroRow(cache) : null;
+      feeds[io.pastKey(l)] = new ort.Tensor(cache.dtype, zero ?? cache.pastKeys(l), shape(past + placeholder));
+      feeds[io.pastValue(l)] = new ort.Tensor(cache.dtype, zero ?? cache.pastValues(l), shape(past + placeholder));
       // the run writes the new rows into the cache itself (pre-allocated outputs); padding rows land past the
       // valid length and are overwritten later
       const slot = cache.slot(l, rows);
@@ -275,6 +280,13 @@ export class OnnxBackend implements LayerBackend {
     const outputs = await segment.session.run(feeds, fetches);
     for (let l = from; l < to; l++) cache.advance(l, realRows);
     return outputs;
+  }
+
+  /** One cache row of zeros in the cache's dtype ([1, kvH, D]), the stand-in for an empty past. */
+  private zeroRow(cache: KvCache): KvCacheRows {
+    const size = this.config.numKvHeads * this.config.headDim;
+    this.zeros ??= cache.dtype === 'float16' ? new Uint16Array(size) : new Float32Array(size);
+    return this.zeros;
   }
 
   /** The plan's segments that make up [from, to) exactly. */
@@ -309,11 +321,13 @@ export class OnnxBackend implements LayerBackend {
 
 /**
  * [S, 1, P + S], the mask of the S rows over the cached positions and themselves: real row i sees positions <= P + i
- * (0), not the later ones (-inf); padding rows (i >= realRows) see everything, their result is unused.
+ * (0), not the later ones (-inf); padding rows (i >= realRows) see everything, their result is unused. The first
+ * `hidden` positions (a placeholder row) are masked for every row.
  */
-function causalBias(rows: number, past: number, realRows: number): Float32Array {
+function causalBias(rows: number, past: number, realRows: number, hidden: number): Float32Array {
   const total = past + rows;
   const bias = new Float32Array(rows * total);
+  for (let i = 0; i < rows; i++) bias.fill(-Infinity, i * total, i * total + hidden);
   for (let i = 0; i < realRows; i++) bias.fill(-Infinity, i * total + past + i + 1, (i + 1) * total);
   return bias;
 }

@@ -139,19 +139,22 @@ function decoderLayer(
   };
   toCache(g.op('Reshape', [rotate(k, kvH), g.ints([-1, kvH, D])]), io.newKey(layer));
   toCache(g.op('Reshape', [v, g.ints([-1, kvH, D])]), io.newValue(layer));
-  // the whole sequence [P + S, kvH, D] as the cache will hold it (new rows rounded to the cache dtype)
-  const sequence = (past: string, fresh: string): string => {
-    const all = g.op('Concat', [g.input(past, kvType, ['P', kvH, D]), fresh], { axis: 0 });
-    return kvType === DataType.Float ? all : g.op('Cast', [all], { to: DataType.Float });
-  };
-  const keys = sequence(io.pastKey(layer), io.newKey(layer));
-  const values = sequence(io.pastValue(layer), io.newValue(layer));
+  // keys and values as float32, the new rows rounded to the cache dtype first (as the cache will hold them)
+  const asFloat = (t: string): string => (kvType === DataType.Float ? t : g.op('Cast', [t], { to: DataType.Float }));
+  const pastKeys = asFloat(g.input(io.pastKey(layer), kvType, ['P', kvH, D]));
+  const newKeys = asFloat(io.newKey(layer));
+  // probs.V must be one sum over all P + S positions (a split sum would round differently depending on P): the
+  // values as one sequence [P + S, kvH, D]
+  const values = asFloat(g.op('Concat', [g.input(io.pastValue(layer), kvType, ['P', kvH, D]), io.newValue(layer)], { axis: 0 }));
 
   // queries grouped by kv head: [kvH, S * G, D] (head j reads kv head floor(j / G), HF's repeat_kv)
   const G = H / kvH;
   const grouped = g.op('Reshape', [g.op('Transpose', [g.op('Reshape', [queries, g.ints([-1, kvH, G, D])])], { perm: [1, 0, 2, 3] }), g.ints([kvH, -1, D])]);
   const scale = 1 / Math.sqrt(D);
-  const scores = batchedMatMul(g, options, grouped, keys, true, scale); // [kvH, S * G, T]
+  // each score is its own dot product, so past and new keys need not be one sequence: no copy of the key cache
+  const scores = g.op('Concat', [batchedMatMul(g, options, grouped, pastKeys, true, scale), batchedMatMul(g, options, grouped, newKeys, true, scale)], {
+    axis: -1,
+  }); // [kvH, S * G, T]
   const probs = g.op('Softmax', [g.op('Add', [scores, bias])], { axis: -1 }); // + [S * G, T]
   const context = batchedMatMul(g, options, probs, values, false, 1); // [kvH, S * G, D]
   const merged = g.op('Reshape', [g.op('Transpose', [g.op('Reshape', [context, g.ints([kvH, -1, G, D])])], { perm: [1, 0, 2, 3] }), g.ints([-1, H * D])]);
