@@ -278,7 +278,15 @@ export class OnnxBackend implements LayerBackend {
     if (head) fetches[io.ids] = null;
     if (head?.output === 'logits') fetches[io.logits] = null;
     const outputs = await segment.session.run(feeds, fetches);
-    for (let l = from; l < to; l++) cache.advance(l, realRows);
+    for (let l = from; l < to; l++) {
+      // the CPU provider wrote the rows into the slot already (onnxruntime-node still returns a copy); one that ignores
+      // pre-allocated outputs (WebGPU) returns the only copy: put it in place. S rows either way, never the cache
+      for (const [name, slot] of [[io.newKey(l), fetches[io.newKey(l)]], [io.newValue(l), fetches[io.newValue(l)]]] as const) {
+        const written = outputs[name].data as KvCacheRows;
+        if (written !== slot?.data) (slot!.data as KvCacheRows).set(written);
+      }
+      cache.advance(l, realRows);
+    }
     return outputs;
   }
 
