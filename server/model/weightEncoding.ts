@@ -5,7 +5,7 @@
 // (the value of level 8) restores the offset, so a Q4_1 block (d * q + m, q in 0..15, both ends used) comes back
 // exactly. The bias is not a MatMulNBits zero point because onnxruntime's CPU kernel has no packed (fast) path for
 // float zero points, and 4-bit integer zero points cannot express Q4_1's minimum; the graph adds it separately
-// (layerGraphs.ts).
+// (segmentGraphs.ts).
 import { f32ToHalves, halvesToF32 } from './float16.js';
 
 export type PackageDtype = 'fp32' | 'fp16' | 'int8' | 'int4';
