@@ -5,7 +5,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import type { ForwardResult, HeadRequest, LayerBackend, LayerPlan } from '../backend/layerBackend.js';
+import { planFor, type ForwardResult, type HeadRequest, type LayerBackend, type LayerPlan } from '../backend/layerBackend.js';
 import { KvCache, type KvCacheDtype, type KvRows as KvCacheRows } from '../backend/kvCache.js';
 import { checkLayerRange, checkRows } from './backendHelpers.js';
 import type { ModelConfig } from './config.js';
@@ -24,7 +24,10 @@ export interface OnnxBackendOptions {
   intraOpNumThreads?: number;
   /** Let pool threads spin while a run is in progress (default true; they always stop when it ends). */
   allowSpinning?: boolean;
-  /** The plan to build first (default: plain decoding, one segment of all layers). */
+  /**
+   * The plan to build first (default: self-speculation at the package's recommended exit layer, the engine's default
+   * mode, so that the first completion does not rebuild the sessions).
+   */
   plan?: LayerPlan;
   /** Where fallback warnings go (default stderr). */
   onWarning?: (message: string) => void;
@@ -77,7 +80,7 @@ export class OnnxBackend implements LayerBackend {
     const backend = new OnnxBackend(manifest, dir, options.executionProvider ?? 'cpu', options);
     try {
       const L = manifest.config.numLayers;
-      await backend.arrange(options.plan ?? { exitLayer: L, exitHead: 'full', remainder: false });
+      await backend.arrange(options.plan ?? planFor('self-speculative', Math.min(L, manifest.layerskip.recommendedExitLayer), L));
       return backend;
     } catch (error) {
       await backend.dispose();
