@@ -6,7 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { newKvCache } from '../../server/backend/kvCache.js';
+import { newKvCache, type KvCache } from '../../server/backend/kvCache.js';
 import { convertCheckpoint } from '../../server/model/convert.js';
 import { OnnxBackend } from '../../server/model/onnxBackend.js';
 import type { PackageDtype } from '../../server/model/weightEncoding.js';
@@ -73,3 +73,31 @@ for (const [family, dtype] of cases) {
     }
   });
 }
+
+void test('int4: rows re-used from an earlier prompt give the logits of a cold run, bit for bit', async () => {
+  const checkpoint = generateCheckpoint({ family: 'llama3', numLayers: 3, seed: 8, dir: join(root, 'reuse-ckpt') });
+  const dir = join(root, 'reuse');
+  await convertCheckpoint(checkpoint.dir, dir, { dtype: 'int4' });
+  const backend = await OnnxBackend.load(dir, { intraOpNumThreads: 1 });
+  try {
+    const L = backend.config.numLayers;
+    const tokens = (n: number, seed: number): number[] => Array.from({ length: n }, (_, i) => (i * 37 + seed) % 250);
+    const earlier = tokens(100, 3);
+    const next = [...earlier.slice(0, 80), ...tokens(50, 11)]; // shares 80 tokens, then differs mid-chunk
+    /** Prefills `prompt` from the cache's length in chunks of 64 (as decode.ts does), then the last token's logits. */
+    const logitsAfter = async (cache: KvCache, prompt: number[]): Promise<Float32Array> => {
+      for (let start = cache.length(0); start < prompt.length - 1; start += 64) {
+        await backend.forward(0, L, backend.embed(prompt.slice(start, Math.min(prompt.length - 1, start + 64))), cache);
+      }
+      return (await backend.forward(0, L, backend.embed(prompt.slice(-1)), cache, { output: 'logits' })).logits!;
+    };
+    const warm = newKvCache(backend);
+    await logitsAfter(warm, earlier);
+    warm.truncate(80);
+    const reused = await logitsAfter(warm, next);
+    const cold = await logitsAfter(newKvCache(backend), next);
+    assert.equal(maxDifference(reused, cold), 0);
+  } finally {
+    await backend.dispose();
+  }
+});
