@@ -253,6 +253,9 @@ export class OnnxBackend implements LayerBackend {
     for (let l = from + 1; l < to; l++) {
       if (cache.length(l) !== past) throw new Error(`layers ${from} and ${l} hold ${past} and ${cache.length(l)} positions: a segment must agree`);
     }
+    // room for the new rows in every layer first: growing the cache inside the loop below would move the buffers
+    // that earlier layers' views (feeds, pre-allocated outputs) point into
+    cache.reserve(past + rows);
     const { cos, sin } = rotaryTables(this.inverse, past, rows);
     // onnxruntime's CPU MatMul fails on an empty past (no keys to score): a fresh cache is fed one zero row instead,
     // masked out (its probability is exactly 0, its value row 0), so it changes no sum
