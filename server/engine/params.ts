@@ -1,9 +1,10 @@
 /** Generation parameters: defaults and validation with messages a user can act on. */
 import type { ModelConfig } from '../model/config.js';
+import { DECODING_MODES, type DecodingMode } from '../protocol.js';
 import { DEFAULT_CONFIDENCE_THRESHOLD } from './draftPolicy.js';
 
-export type DecodingMode = 'full' | 'early-exit' | 'self-speculative';
-export const DECODING_MODES: readonly DecodingMode[] = ['full', 'early-exit', 'self-speculative'];
+// declared once, in the protocol module (which imports nothing): the modes the editor offers are the engine's
+export { DECODING_MODES, type DecodingMode };
 
 export interface GenerationParams {
   mode: DecodingMode;

@@ -50,7 +50,7 @@ void describe('layerskip generate', () => {
 
   void it('refuses bad arguments with a message', async () => {
     await assert.rejects(layerskip(['generate', '--model', model]), /give exactly one of --prompt and --prompt-file/);
-    await assert.rejects(layerskip(['generate', '--model', model, '--prompt', 'x', '--mode', 'fast']), /--mode must be one of full, early-exit, self-speculative/);
+    await assert.rejects(layerskip(['generate', '--model', model, '--prompt', 'x', '--mode', 'fast']), /--mode must be one of self-speculative, early-exit, full/);
     await assert.rejects(layerskip(['generate', '--model', model, '--prompt', 'x', '--draft', 'many']), /--draft: "many" is not a number/);
     await assert.rejects(layerskip(['generate', '--model', model, '--prompt', 'x', '--exit-layer', '4']), /exitLayer must be an integer in \[1, 3\]/);
   });
