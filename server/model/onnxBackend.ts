@@ -113,7 +113,8 @@ export class OnnxBackend implements LayerBackend {
     this.plan = { ...plan, remainder };
     // multi-head attention gives a lone row one query row per head (M = 1 in attention's MatMuls): always padded
     const multiHead = this.config.numHeads === this.config.numKvHeads;
-    this.padSingleRows = true;
+    // the check itself must run a lone row as one row, or it compares a padded row with a block and always agrees
+    this.padSingleRows = false;
     this.padSingleRows = multiHead || !(await this.loneRowsMatchBatches());
     this.lastArrangeMs = performance.now() - started;
   }
