@@ -1,4 +1,5 @@
 import type { ModelConfig } from '../model/config.js';
+import type { DecodingMode } from '../protocol.js';
 import type { KvCache, KvCacheDtype } from './kvCache.js';
 
 /**
@@ -50,7 +51,7 @@ export interface LayerBackend {
 }
 
 /** The plan a decoding mode needs (exit layer E; plain decoding runs all L layers as one block). */
-export function planFor(mode: 'full' | 'early-exit' | 'self-speculative', exitLayer: number, numLayers: number): LayerPlan {
+export function planFor(mode: DecodingMode, exitLayer: number, numLayers: number): LayerPlan {
   switch (mode) {
     case 'full':
       return { exitLayer: numLayers, exitHead: 'full', remainder: false };

@@ -137,7 +137,7 @@ async function step(state: DecodeState, params: GenerationParams, policy: DraftP
 }
 
 function chooserFor(params: GenerationParams, backend: LayerBackend, clock: StageClock): TokenChooser {
-  if (params.temperature === 0) return new GreedyChooser(clock, params.adaptiveDraft);
+  if (params.temperature === 0) return new GreedyChooser(clock, backend.config.vocabSize, params.adaptiveDraft);
   const { temperature, topK, topP } = params;
   return new SamplingChooser(clock, backend.config.vocabSize, { temperature, topK, topP }, seededRandom(params.seed));
 }

@@ -51,6 +51,7 @@ export class GreedyChooser implements TokenChooser {
   /** measureConfidence: the adaptive draft needs the draft's confidence, which costs fetching the logits. */
   constructor(
     private readonly clock: StageClock,
+    private readonly vocabSize: number,
     measureConfidence: boolean,
   ) {
     this.heads = { propose: measureConfidence ? LOGITS : IDS, verify: IDS, among: LOGITS };
@@ -71,7 +72,7 @@ export class GreedyChooser implements TokenChooser {
   }
 
   chooseAmong(out: ForwardResult, allowed: readonly number[]): number {
-    const logits = vocabularyLogits(out, 0);
+    const logits = vocabularyLogits(out, 0, this.vocabSize);
     return allowed.reduce((best, token) => (logits[token] > logits[best] ? token : best));
   }
 }
@@ -123,12 +124,12 @@ export class SamplingChooser implements TokenChooser {
  * Row `row` of a head's logits over the whole vocabulary: as returned for the full head, scattered (-inf elsewhere)
  * for a draft head over a subset.
  */
-function vocabularyLogits(out: ForwardResult, row: number, vocabSize?: number): Float32Array {
+function vocabularyLogits(out: ForwardResult, row: number, vocabSize: number): Float32Array {
   if (!out.logits) throw new Error('the head returned no logits (HeadNeeds asked for ids)');
-  const columns = out.logitIds ? out.logitIds.length : out.logits.length / Math.max(1, out.ids.length);
+  const columns = out.logitIds ? out.logitIds.length : vocabSize;
   const values = out.logits.subarray(row * columns, (row + 1) * columns);
   if (!out.logitIds) return values;
-  const full = new Float32Array(vocabSize ?? Math.max(...out.logitIds) + 1).fill(-Infinity);
+  const full = new Float32Array(vocabSize).fill(-Infinity);
   out.logitIds.forEach((id, i) => (full[id] = values[i]));
   return full;
 }

@@ -131,17 +131,15 @@ async function writePackage(
   const fimAsEnd = tokenizer.fim && !fim ? Object.values(tokenizer.fim.ids) : [];
   const endTokens = [...config.eosTokenIds, ...fimAsEnd];
   const draftSize = options.draftVocabulary ?? DEFAULT_DRAFT_VOCABULARY;
-  const tokenizerJson = JSON.parse(readFileSync(tokenizer.file, 'utf8')) as object;
-  const tokenizerConfig = tokenizer.config ? (JSON.parse(readFileSync(tokenizer.config, 'utf8')) as object) : {};
   const draftIds =
     config.vocabSize <= draftSize
       ? null
       : draftVocabulary(
-          tokenizerJson,
+          tokenizer.json,
           config.vocabSize,
           draftSize,
           [...endTokens, ...(tokenizer.fim ? Object.values(tokenizer.fim.ids) : [])],
-          tokenCounts(tokenizerJson, tokenizerConfig, draftCorpus()),
+          tokenCounts(tokenizer.json, tokenizer.config ? (JSON.parse(readFileSync(tokenizer.config, 'utf8')) as object) : {}, draftCorpus()),
         );
   let embedding: WeightRef;
   try {
@@ -200,6 +198,8 @@ async function writePackage(
 
 interface TokenizerFiles {
   file: string;
+  /** tokenizer.json, parsed */
+  json: object;
   config: string | null;
   fim: FimTokens | null;
 }
@@ -236,5 +236,5 @@ function readTokenizer(checkpoint: HfCheckpoint): TokenizerFiles {
         }
       : null;
   const configFile = join(checkpoint.dir, 'tokenizer_config.json');
-  return { file, config: existsSync(configFile) ? configFile : null, fim };
+  return { file, json, config: existsSync(configFile) ? configFile : null, fim };
 }

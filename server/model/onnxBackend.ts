@@ -271,36 +271,33 @@ export class OnnxBackend implements LayerBackend {
       [io.headRows]: new ort.Tensor('int64', BigInt64Array.from(headRows, BigInt), [headRows.length]),
     };
     const fetches: Record<string, ort.Tensor | null> = { [io.hiddenOut]: null };
+    const slots: [string, KvCacheRows][] = [];
     const shape = (n: number): number[] => [n, numKvHeads, headDim];
     for (let l = from; l < to; l++) {
-      const zero = placeholder === 1 ? this.zeroRow(cache) : null;
+      const zero = placeholder === 1 ? this.zeroRow() : null;
       feeds[io.pastKey(l)] = new ort.Tensor(cache.dtype, zero ?? cache.pastKeys(l), shape(past + placeholder));
       feeds[io.pastValue(l)] = new ort.Tensor(cache.dtype, zero ?? cache.pastValues(l), shape(past + placeholder));
       // the run writes the new rows into the cache itself (pre-allocated outputs); padding rows land past the
       // valid length and are overwritten later
       const slot = cache.slot(l, rows);
+      slots.push([io.newKey(l), slot.keys], [io.newValue(l), slot.values]);
       fetches[io.newKey(l)] = new ort.Tensor(cache.dtype, slot.keys, shape(rows));
       fetches[io.newValue(l)] = new ort.Tensor(cache.dtype, slot.values, shape(rows));
     }
     if (head) fetches[io.ids] = null;
     if (head?.output === 'logits') fetches[io.logits] = null;
     const outputs = await segment.session.run(feeds, fetches);
-    for (let l = from; l < to; l++) {
-      // the CPU provider wrote the rows into the slot already (onnxruntime-node still returns a copy); one that ignores
-      // pre-allocated outputs (WebGPU) returns the only copy: put it in place. S rows either way, never the cache
-      for (const [name, slot] of [[io.newKey(l), fetches[io.newKey(l)]], [io.newValue(l), fetches[io.newValue(l)]]] as const) {
-        const written = outputs[name].data as KvCacheRows;
-        if (written !== slot?.data) (slot!.data as KvCacheRows).set(written);
-      }
-      cache.advance(l, realRows);
-    }
+    // the CPU provider wrote the rows into the slots already (onnxruntime-node still returns a copy); one that ignores
+    // pre-allocated outputs (WebGPU) returns the only copy: put it in place. S rows either way, never the cache
+    for (const [name, slot] of slots) slot.set(outputs[name].data as KvCacheRows);
+    for (let l = from; l < to; l++) cache.advance(l, realRows);
     return outputs;
   }
 
   /** One cache row of zeros in the cache's dtype ([1, kvH, D]), the stand-in for an empty past. */
-  private zeroRow(cache: KvCache): KvCacheRows {
+  private zeroRow(): KvCacheRows {
     const size = this.config.numKvHeads * this.config.headDim;
-    this.zeros ??= cache.dtype === 'float16' ? new Uint16Array(size) : new Float32Array(size);
+    this.zeros ??= this.kvCacheDtype === 'float16' ? new Uint16Array(size) : new Float32Array(size);
     return this.zeros;
   }
 

@@ -5,9 +5,10 @@
 //
 // KV cache: each layer reads its cached keys and values as a zero-copy view ([P, kvH, D], position-major) and
 // returns the S new rows, already rounded to the cache dtype, as outputs that the backend pre-allocates inside the
-// cache at [P, P + S): the run itself writes the cache, and nothing of size P is copied in or out. Attention reads
-// past and new rows as one contiguous [P + S] sequence (one Concat), so a row's sums never depend on how many rows
-// run with it, nor on where the layers are split into segments (test/unit/model-batch-invariance.test.ts).
+// cache at [P, P + S): the run itself writes the cache, and nothing of size P crosses in or out. Scores are dot
+// products against past and new keys separately; probs.V reads past and new values as one [P + S] sequence (one
+// Concat), so a row's sums never depend on how many rows run with it, nor on where the layers are split into segments
+// (test/unit/model-batch-invariance.test.ts).
 import type { KvCacheDtype } from '../backend/kvCache.js';
 import type { ModelConfig } from './config.js';
 import { DataType, GraphBuilder } from './onnxGraph.js';

@@ -134,7 +134,7 @@ void describe('generation control on a reference model', async () => {
     const promptCache = new PromptCache(newKvCache(backend));
     const stateFor = (tokens: number[]): DecodeState => {
       const clock = new StageClock();
-      return { backend, cache: promptCache.cache, tokens, chooser: new GreedyChooser(clock, false), clock, endTokens: [] };
+      return { backend, cache: promptCache.cache, tokens, chooser: new GreedyChooser(clock, backend.config.vocabSize, false), clock, endTokens: [] };
     };
     const earlier = [...prompt, 40, 41, 42, 43];
     await prefill(stateFor([...earlier]), L);
@@ -152,7 +152,7 @@ void describe('generation control on a reference model', async () => {
     const long = randomPrompts(1, PREFILL_CHUNK * 2 + 7, 8)[0];
     const clock = new StageClock();
     const promptCache = new PromptCache(newKvCache(backend));
-    const state: DecodeState = { backend, cache: promptCache.cache, tokens: long, chooser: new GreedyChooser(clock, false), clock, endTokens: [] };
+    const state: DecodeState = { backend, cache: promptCache.cache, tokens: long, chooser: new GreedyChooser(clock, backend.config.vocabSize, false), clock, endTokens: [] };
     await prefill(state, L);
     assert.equal(promptCache.cache.length(L - 1), long.length - 1);
     const chunked = (await backend.forward(0, L, backend.embed(long.slice(-1)), promptCache.cache, { output: 'logits' })).logits;
