@@ -22,6 +22,7 @@ const entryPoints = {
   benchReplay: 'server/bench/replay.ts',
   benchStorm: 'server/bench/replayStorm.ts',
   benchQuality: 'server/bench/quality.ts',
+  benchCalibration: 'server/bench/calibration.ts',
 };
 
 await esbuild.build({

@@ -34,7 +34,7 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: [NOT_ENGINE, NOT_TEST] }] },
   },
   {
-    files: ['server/*.ts', 'server/engine/**/*.ts', 'server/completion/**/*.ts', 'server/hub/**/*.ts', 'server/cli/**/*.ts'],
+    files: ['server/*.ts', 'server/engine/**/*.ts', 'server/calibration/**/*.ts', 'server/completion/**/*.ts', 'server/hub/**/*.ts', 'server/cli/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { paths: [ONNXRUNTIME], patterns: [NOT_TEST] }] },
   },
   {

@@ -18,6 +18,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   server = new ServerClient(context.asAbsolutePath(path.join('dist', 'server.js')), output, () => ({
     settings: serverSettings(),
     clientProvidesInlineCompletion: true,
+    storagePath: context.globalStorageUri.fsPath,
   }));
   const client = server;
   const provider = new InlineProvider(client, output);

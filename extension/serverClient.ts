@@ -14,11 +14,17 @@ import {
   type InlineCompletionParams,
 } from 'vscode-languageclient/node';
 import {
+  CalibrateRequest,
+  CalibrationNotification,
+  CancelCalibrationRequest,
   GeneratingNotification,
+  GetCalibrationRequest,
   GetLayerMeasurementsRequest,
   SetSettingsRequest,
   StateNotification,
   StatsNotification,
+  type CalibrationResult,
+  type CalibrationStatus,
   type CompletionStats,
   type GeneratingParams,
   type InitializationOptions,
@@ -34,7 +40,9 @@ const PARTIAL_ITEMS = new ProgressType<InlineCompletionItem[]>();
 /** The server's own state, plus the states only the client can see (process starting, process down). */
 export type ClientState =
   | ServerState
-  | { phase: 'starting' | 'down'; message: string; model: null; settings: null };
+  | { phase: 'starting' | 'down'; message: string; model: null; settings: null; operatingPoint: null };
+
+const NO_CALIBRATION: CalibrationStatus = { state: 'none', progress: null, result: null, message: '' };
 
 export class ServerClient implements vscode.Disposable {
   private readonly client: LanguageClient;
@@ -42,10 +50,13 @@ export class ServerClient implements vscode.Disposable {
   private readonly stateEmitter = new vscode.EventEmitter<ClientState>();
   private readonly statsEmitter = new vscode.EventEmitter<CompletionStats>();
   private readonly generatingEmitter = new vscode.EventEmitter<boolean>();
+  private readonly calibrationEmitter = new vscode.EventEmitter<CalibrationStatus>();
   private nextProgressToken = 0;
-  private current: ClientState = { phase: 'starting', message: 'Starting the LayerSkip server', model: null, settings: null };
+  private current: ClientState = { phase: 'starting', message: 'Starting the LayerSkip server', model: null, settings: null, operatingPoint: null };
+  private calibrationStatus: CalibrationStatus = NO_CALIBRATION;
 
   readonly onState = this.stateEmitter.event;
+  readonly onCalibration = this.calibrationEmitter.event;
   readonly onStats = this.statsEmitter.event;
   readonly onGenerating = this.generatingEmitter.event;
 
@@ -72,8 +83,12 @@ export class ServerClient implements vscode.Disposable {
     this.client.onNotification(StateNotification, (state: ServerState) => this.setState(state));
     this.client.onNotification(StatsNotification, (stats: CompletionStats) => this.statsEmitter.fire(stats));
     this.client.onNotification(GeneratingNotification, (params: GeneratingParams) => this.generatingEmitter.fire(params.generating));
+    this.client.onNotification(CalibrationNotification, (status: CalibrationStatus) => this.setCalibration(status));
     this.client.onDidChangeState((event) => {
-      if (event.newState === State.Starting) this.setState({ phase: 'starting', message: 'Starting the LayerSkip server', model: null, settings: null });
+      if (event.newState === State.Starting) {
+        this.setState({ phase: 'starting', message: 'Starting the LayerSkip server', model: null, settings: null, operatingPoint: null });
+        this.setCalibration(NO_CALIBRATION);
+      }
     });
   }
 
@@ -128,6 +143,26 @@ export class ServerClient implements vscode.Disposable {
     await this.client.sendRequest(SetSettingsRequest, settings);
   }
 
+  get calibration(): CalibrationStatus {
+    return this.calibrationStatus;
+  }
+
+  /** Calibrates the loaded model now (or joins the calibration running); cancelling `token` cancels it. */
+  async calibrate(token?: vscode.CancellationToken): Promise<CalibrationResult> {
+    if (!this.running) throw new Error('the LayerSkip server is not running');
+    return this.client.sendRequest<CalibrationResult>(CalibrateRequest, null, token);
+  }
+
+  async cancelCalibration(): Promise<void> {
+    if (this.running) await this.client.sendRequest(CancelCalibrationRequest);
+  }
+
+  /** Asks the server for its calibration status (after a restart the notifications start from scratch). */
+  async refreshCalibration(): Promise<CalibrationStatus> {
+    if (this.running) this.setCalibration(await this.client.sendRequest<CalibrationStatus>(GetCalibrationRequest));
+    return this.calibrationStatus;
+  }
+
   async layerMeasurements(): Promise<LayerMeasurement[]> {
     return this.running ? this.client.sendRequest<LayerMeasurement[]>(GetLayerMeasurementsRequest) : [];
   }
@@ -140,6 +175,7 @@ export class ServerClient implements vscode.Disposable {
     this.stateEmitter.dispose();
     this.statsEmitter.dispose();
     this.generatingEmitter.dispose();
+    this.calibrationEmitter.dispose();
     if (this.client.needsStop()) await this.client.stop();
   }
 
@@ -155,12 +191,17 @@ export class ServerClient implements vscode.Disposable {
 
   private serverDown(message: string): void {
     this.output.error(message);
-    this.setState({ phase: 'down', message, model: null, settings: null });
+    this.setState({ phase: 'down', message, model: null, settings: null, operatingPoint: null });
     void vscode.window.showErrorMessage(message, 'Restart', 'Show Log').then((choice) => {
       if (choice === 'Restart') return this.restart();
       if (choice === 'Show Log') this.output.show();
       return undefined;
     });
+  }
+
+  private setCalibration(status: CalibrationStatus): void {
+    this.calibrationStatus = status;
+    this.calibrationEmitter.fire(status);
   }
 
   private setState(state: ClientState): void {

@@ -2,8 +2,8 @@
 import * as vscode from 'vscode';
 import {
   DEFAULT_SETTINGS,
-  type DecodingMode,
   type DevicePreference,
+  type ModeSetting,
   type ServerSettings,
 } from '../server/protocol.js';
 
@@ -22,7 +22,7 @@ export function serverSettings(): ServerSettings {
   return {
     modelPath: modelPath === '' ? null : modelPath,
     device: c.get<DevicePreference>('device', DEFAULT_SETTINGS.device),
-    mode: c.get<DecodingMode>('mode', DEFAULT_SETTINGS.mode),
+    mode: c.get<ModeSetting>('mode', DEFAULT_SETTINGS.mode),
     exitLayer: c.get<number | null>('exitLayer', null) || null,
     draftLength: c.get<number | null>('draftLength', null) || null,
     adaptiveDraft: c.get<boolean>('adaptiveDraft', DEFAULT_SETTINGS.adaptiveDraft),
@@ -31,6 +31,7 @@ export function serverSettings(): ServerSettings {
     prefixTokens: c.get<number>('prefixTokens', DEFAULT_SETTINGS.prefixTokens),
     suffixTokens: c.get<number>('suffixTokens', DEFAULT_SETTINGS.suffixTokens),
     crossFileContext: c.get<boolean>('crossFileContext', DEFAULT_SETTINGS.crossFileContext),
+    autoCalibrate: c.get<boolean>('autoCalibrate', DEFAULT_SETTINGS.autoCalibrate),
   };
 }
 

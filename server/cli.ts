@@ -14,6 +14,7 @@ const commands: Record<string, () => Promise<Command>> = {
   info: async () => (await import('./cli/info.js')).command,
   logits: async () => (await import('./cli/logits.js')).command,
   generate: async () => (await import('./cli/generate.js')).command,
+  calibrate: async () => (await import('./cli/calibrate.js')).command,
 };
 
 function usage(): string {

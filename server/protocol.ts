@@ -14,6 +14,10 @@ export const DEFAULT_MODEL_DIR = 'media/models/default';
 export type DecodingMode = 'full' | 'early-exit' | 'self-speculative';
 export const DECODING_MODES: readonly DecodingMode[] = ['self-speculative', 'early-exit', 'full'];
 
+/** The decoding setting: a mode, or 'auto', the calibrated fastest setting (full decoding until calibrated). */
+export type ModeSetting = 'auto' | DecodingMode;
+export const MODE_SETTINGS: readonly ModeSetting[] = ['auto', ...DECODING_MODES];
+
 export type DevicePreference = 'auto' | 'webgpu' | 'cuda' | 'cpu';
 export const DEVICE_PREFERENCES: readonly DevicePreference[] = ['auto', 'webgpu', 'cuda', 'cpu'];
 
@@ -22,7 +26,7 @@ export interface ServerSettings {
   /** Model package folder; null = the bundled default (DEFAULT_MODEL_DIR). */
   modelPath: string | null;
   device: DevicePreference;
-  mode: DecodingMode;
+  mode: ModeSetting;
   /** Layer whose output drafts (1..numLayers-1); null = the package's recommended exit layer. */
   exitLayer: number | null;
   /** Tokens drafted per verification step; null = the package's recommendation. */
@@ -39,12 +43,14 @@ export interface ServerSettings {
   suffixTokens: number;
   /** Add snippets from other open documents to the prompt. */
   crossFileContext: boolean;
+  /** Calibrate a model in the background the first time it loads on this device (else only on request). */
+  autoCalibrate: boolean;
 }
 
 export const DEFAULT_SETTINGS: ServerSettings = {
   modelPath: null,
   device: 'auto',
-  mode: 'self-speculative',
+  mode: 'auto',
   exitLayer: null,
   draftLength: null,
   adaptiveDraft: true,
@@ -53,6 +59,7 @@ export const DEFAULT_SETTINGS: ServerSettings = {
   prefixTokens: 768,
   suffixTokens: 256,
   crossFileContext: true,
+  autoCalibrate: true,
 };
 
 export interface InitializationOptions {
@@ -63,6 +70,8 @@ export interface InitializationOptions {
    * The request is answered either way.
    */
   clientProvidesInlineCompletion?: boolean;
+  /** A folder the server may write to: calibrations are kept there (default: ~/.cache/layerskip). */
+  storagePath?: string;
 }
 
 export type ServerPhase = 'loading' | 'ready' | 'error';
@@ -78,12 +87,32 @@ export interface ModelSummary {
   recommendedDraftLength: number;
 }
 
+/** How completions decode now, resolved from the settings and the calibration. */
+export interface OperatingPoint {
+  mode: DecodingMode;
+  /** null for full decoding. */
+  exitLayer: number | null;
+  /** null unless self-speculative. */
+  draftLength: number | null;
+  /**
+   * 'calibrated': the calibration's choice (mode auto, or E / d left empty); 'settings': the user's own;
+   * 'recommended': the package's recommendation (no calibration yet); 'uncalibrated': mode auto before any
+   * calibration, which decodes in full (never slower than full decoding).
+   */
+  source: 'calibrated' | 'settings' | 'recommended' | 'uncalibrated';
+  /** Speedup over full decoding on this device: timed by the calibration, or predicted by it; null: not calibrated. */
+  speedup: number | null;
+  speedupBasis: 'measured' | 'predicted' | null;
+}
+
 export interface ServerState {
   phase: ServerPhase;
   /** Human-readable reason for 'error' (what is wrong and what to do), progress text for 'loading'. */
   message: string;
   model: ModelSummary | null;
   settings: ServerSettings;
+  /** null until a model is ready. */
+  operatingPoint: OperatingPoint | null;
 }
 
 /** Measured figures of one finished completion, sent after each one. */
@@ -129,12 +158,96 @@ export interface LayerMeasurement {
   tokensPerSecond: number;
 }
 
+/** Calibration (server/calibration/): one exit layer's agreement with the full model and its drafted-token cost. */
+export interface CalibratedLayer {
+  exitLayer: number;
+  /** Fraction of positions of the sample where the draft head after layer E picks the full model's token. */
+  agreement: number;
+  /** Predicted ms of one drafted token at E on this device. */
+  draftTokenMs: number;
+}
+
+/** The predicted speedup over full decoding of self-speculation at (E, d). */
+export interface PredictedSetting {
+  exitLayer: number;
+  draftLength: number;
+  /** Tokens per draft-verify step, replayed over the sample's agreement. */
+  tokensPerStep: number;
+  speedup: number;
+}
+
+/** A decoding setting timed by real generation (full decoding: exitLayer and draftLength null). */
+export interface TimedSetting {
+  mode: DecodingMode;
+  exitLayer: number | null;
+  draftLength: number | null;
+  msPerToken: number;
+  /** Full decoding's ms per token over this setting's, in the same run. */
+  speedup: number;
+}
+
+/** What `layerskip calibrate --json` prints and the server keeps per (model, device, threads). */
+export interface CalibrationResult {
+  model: string;
+  device: string;
+  threads: number;
+  cpu: string;
+  /** ISO time the calibration finished. */
+  createdAt: string;
+  numLayers: number;
+  sample: { source: string; tokens: number; windows: number };
+  /** Full decoding, one token with the full head, at the sample's context length. */
+  fullTokenMs: number;
+  layers: CalibratedLayer[];
+  predicted: PredictedSetting[];
+  /** The best predicted settings and full decoding, timed by generation. */
+  measured: TimedSetting[];
+  /** The fastest measured setting; full decoding whenever nothing beats it. */
+  chosen: TimedSetting;
+  durationMs: number;
+  /** CPU time the calibration used (the process's, all threads). */
+  cpuSeconds: number;
+}
+
+export type CalibrationPhase = 'agreement' | 'costs' | 'timing';
+
+/** Where a running calibration is (the status bar shows it). */
+export interface CalibrationProgress {
+  phase: CalibrationPhase;
+  /** Of the whole calibration, 0..1. */
+  fraction: number;
+}
+
+export type CalibrationState = 'none' | 'running' | 'done' | 'failed';
+
+/** The calibration of the loaded model on this device (notification layerskip/calibration). */
+export interface CalibrationStatus {
+  state: CalibrationState;
+  /** While running. */
+  progress: CalibrationProgress | null;
+  /** The latest finished calibration for this model, device and thread count (kept while a new one runs). */
+  result: CalibrationResult | null;
+  /** Why it failed; what was reused; '' otherwise. */
+  message: string;
+}
+
 /** Request: client -> server. Partial settings; returns the state after applying them (model reload if needed). */
 export const SetSettingsRequest = 'layerskip/setSettings';
 /** Request: client -> server. No params; returns ServerState. */
 export const GetStateRequest = 'layerskip/getState';
 /** Request: client -> server. No params; returns LayerMeasurement[] (layers never used are absent). */
 export const GetLayerMeasurementsRequest = 'layerskip/layerMeasurements';
+/** Request: client -> server. No params; returns CalibrationStatus. */
+export const GetCalibrationRequest = 'layerskip/getCalibration';
+/**
+ * Request: client -> server. Calibrates the loaded model now (or joins the calibration running); returns the
+ * CalibrationResult. Cancelling the request ($/cancelRequest) cancels a calibration it started.
+ */
+export const CalibrateRequest = 'layerskip/calibrate';
+/** Request: client -> server. No params; cancels the calibration that runs (background or requested). */
+export const CancelCalibrationRequest = 'layerskip/cancelCalibration';
+/** Notification: server -> client, CalibrationStatus, whenever it changes (progress included). */
+export const CalibrationNotification = 'layerskip/calibration';
 /** Notification: server -> client, ServerState, whenever the phase, model or settings change. */
 export const StateNotification = 'layerskip/state';
 /** Notification: server -> client, CompletionStats, after every completion that ran the model. */

@@ -1,5 +1,6 @@
 // Composition root of the LSP server (stdio): wires text document sync, completion and the `layerskip/*`
 // requests. Usable from any LSP client: `node dist/server.js --stdio`.
+import { homedir } from 'node:os';
 import * as path from 'node:path';
 import {
   createConnection,
@@ -11,13 +12,20 @@ import {
   type InitializeResult,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
+import { CalibrationStore } from './calibration/calibrationStore.js';
+import { bundledSample } from './calibration/codeSample.js';
 import { CompletionService } from './completion/completionService.js';
 import { InlineCompletionHandler } from './completion/inlineCompletionHandler.js';
 import { LayerMeasurements } from './completion/layerMeasurements.js';
 import { messageOf, ModelHost } from './completion/modelHost.js';
 import { openModelPackage } from './completion/openModel.js';
+import { RecentDocuments } from './completion/recentDocuments.js';
 import {
+  CalibrateRequest,
+  CalibrationNotification,
+  CancelCalibrationRequest,
   DEFAULT_MODEL_DIR,
+  GetCalibrationRequest,
   GetLayerMeasurementsRequest,
   GetStateRequest,
   SetSettingsRequest,
@@ -34,17 +42,23 @@ const connection = createConnection(ProposedFeatures.all);
 const documents = new TextDocuments(TextDocument);
 const log = (message: string): void => connection.console.log(message);
 const measurements = new LayerMeasurements();
+const recent = new RecentDocuments(documents);
+// where calibrations are kept: the client's storage folder (initializationOptions.storagePath), else the user's cache
+const calibrationStore = { dir: path.join(process.env.XDG_CACHE_HOME || path.join(homedir(), '.cache'), 'layerskip', 'calibrations') };
 const host = new ModelHost(
   openModelPackage,
   path.join(packageRoot, DEFAULT_MODEL_DIR),
   (state) => void connection.sendNotification(StateNotification, state).catch(() => undefined),
   log,
+  { store: new CalibrationStore(() => calibrationStore.dir), texts: () => recent.texts(), bundled: bundledSample(packageRoot) },
+  (status) => void connection.sendNotification(CalibrationNotification, status).catch(() => undefined),
 );
 let initialSettings: Partial<ServerSettings> = {};
 
 connection.onInitialize((params): InitializeResult => {
   const options = (params.initializationOptions ?? {}) as InitializationOptions;
   initialSettings = options.settings ?? {};
+  if (options.storagePath) calibrationStore.dir = path.join(options.storagePath, 'calibrations');
   return {
     capabilities: {
       textDocumentSync: TextDocumentSyncKind.Incremental,
@@ -68,6 +82,19 @@ connection.onRequest(SetSettingsRequest, async (settings: Partial<ServerSettings
     return state;
   } catch (error) {
     throw new ResponseError(ErrorCodes.InvalidParams, messageOf(error));
+  }
+});
+
+connection.onRequest(GetCalibrationRequest, () => host.calibrations.current);
+connection.onRequest(CancelCalibrationRequest, () => host.calibrations.cancel());
+connection.onRequest(CalibrateRequest, async (_params: unknown, token) => {
+  const subscription = token.onCancellationRequested(() => host.calibrations.cancel());
+  try {
+    return await host.calibrations.start();
+  } catch (error) {
+    throw new ResponseError(ErrorCodes.InternalError, messageOf(error));
+  } finally {
+    subscription.dispose();
   }
 });
 

@@ -11,6 +11,11 @@ export interface LayerPlan {
   exitLayer: number;
   exitHead: 'draft' | 'full';
   remainder: boolean;
+  /**
+   * Calibration: the run ending at exitLayer also reports the draft head's choice after every earlier layer
+   * (ForwardResult.exitIds), so one teacher-forced pass measures every exit layer at once.
+   */
+  everyExit?: boolean;
 }
 
 /** What a forward pass should also compute at its last layer: the head's argmax ids, or logits too. */
@@ -27,6 +32,11 @@ export interface ForwardResult {
   logits: Float32Array | null;
   /** The vocabulary id of each logits column (a draft head's subset); null when the columns are the vocabulary. */
   logitIds: Int32Array | null;
+  /**
+   * With a plan's `everyExit`, a head request and a run from layer 0: [to - 1, S], row l - 1 the draft head's choice
+   * (vocabulary ids) for each row after layer l, for l in [1, to). Null otherwise.
+   */
+  exitIds: Int32Array | null;
 }
 
 /**
@@ -48,6 +58,11 @@ export interface LayerBackend {
   /** Runs layers [from, to) over `hidden` ([S, hidden]), appending S rows to their caches, then the head if asked. */
   forward(from: number, to: number, hidden: Float32Array, cache: KvCache, head?: HeadRequest): Promise<ForwardResult>;
   dispose(): Promise<void>;
+}
+
+/** The plan of a calibration pass: all L layers with the full head, and the draft head's choice after every layer. */
+export function everyExitPlan(numLayers: number): LayerPlan {
+  return { exitLayer: numLayers, exitHead: 'full', remainder: false, everyExit: true };
 }
 
 /** The plan a decoding mode needs (exit layer E; plain decoding runs all L layers as one block). */

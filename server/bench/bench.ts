@@ -11,7 +11,7 @@ import type { Manifest } from '../model/manifest.js';
 import { EXECUTION_PROVIDERS, type ExecutionProvider } from '../model/onnxBackend.js';
 import { createTestModelPackage } from './benchModel.js';
 import { modesTable, summarizeMode, table, type ModeRun, type ModeSummary } from './benchReport.js';
-import { PROMPTS, type CompletionPrompt } from './prompts.js';
+import { PROMPTS, promptTokens } from './prompts.js';
 
 const CONTEXT_LENGTHS = [128, 512, 2048];
 const CONTEXT_NEW_TOKENS = 32;
@@ -38,15 +38,6 @@ function modes(exitLayer: number, draftLength: number, sweep: readonly number[],
 }
 
 /** Fill-in-the-middle (prefix-suffix-middle order) when the package has FIM tokens, else the prefix alone. */
-function promptTokens(engine: Engine, prompt: CompletionPrompt): number[] {
-  const { config, manifest } = engine.info();
-  const fim = (manifest as Manifest | null)?.tokenizer.fim ?? null;
-  const bos = config.bosTokenId === null ? [] : [config.bosTokenId];
-  if (fim === null) return [...bos, ...engine.tokenize(prompt.prefix)];
-  const { prefix, suffix, middle } = fim.ids;
-  return [...bos, prefix, ...engine.tokenize(prompt.prefix), suffix, ...engine.tokenize(prompt.suffix), middle];
-}
-
 /** A prompt of exactly `length` tokens: the benchmark's code, repeated. */
 function contextOf(engine: Engine, length: number): number[] {
   const code = engine.tokenize(PROMPTS.map((p) => p.prefix + p.suffix).join('\n'));

@@ -3,6 +3,9 @@
  * repository's own sources (TypeScript) and of common algorithms as they are usually written in Python, Go, Rust,
  * C, Java and shell. The benchmark formats them as fill-in-the-middle when the model has FIM tokens, else as prefix.
  */
+import type { Engine } from '../engine/engine.js';
+import type { Manifest } from '../model/manifest.js';
+
 export interface CompletionPrompt {
   name: string;
   prefix: string;
@@ -288,3 +291,13 @@ def add_todo():
 `,
   },
 ];
+
+/** A prompt as the model sees it: fill-in-the-middle when the package has FIM tokens, else the prefix. */
+export function promptTokens(engine: Engine, prompt: CompletionPrompt): number[] {
+  const { config, manifest } = engine.info();
+  const fim = (manifest as Manifest | null)?.tokenizer.fim ?? null;
+  const bos = config.bosTokenId === null ? [] : [config.bosTokenId];
+  if (fim === null) return [...bos, ...engine.tokenize(prompt.prefix)];
+  const { prefix, suffix, middle } = fim.ids;
+  return [...bos, prefix, ...engine.tokenize(prompt.prefix), suffix, ...engine.tokenize(prompt.suffix), middle];
+}

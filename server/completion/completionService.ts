@@ -2,7 +2,7 @@
 // -> post-processing. Only one generation runs at a time. A new request takes over the generation in flight when the
 // user typed what it generates (inFlightGeneration.ts); any other new request aborts it, because the user has moved
 // on and the engine would otherwise serialise stale work ahead of the fresh request.
-import type { CompletionStats, ServerSettings } from '../protocol.js';
+import type { CompletionStats, DecodingMode, ServerSettings } from '../protocol.js';
 import { cursorContext } from './cursorContext.js';
 import type { CompletionEngine, CompletionGenerationResult } from './engine.js';
 import { InFlightGeneration, type Follower, type Served } from './inFlightGeneration.js';
@@ -22,7 +22,8 @@ export interface CompletionRequest {
 export interface ModelInUse {
   engine: CompletionEngine;
   prompts: PromptBuilder;
-  /** Resolved E and d (settings, else the package's recommendation). */
+  /** The operating point: the mode and E and d resolved from the settings and the calibration (operatingPoint.ts). */
+  mode: DecodingMode;
   exitLayer: number;
   draftLength: number;
   fimEndOfText: string | null;
@@ -60,25 +61,25 @@ export class CompletionService {
     if (current !== null && typed !== null) {
       const adopter = follower(typed);
       const served = await current.follow(adopter, signal);
-      if (served.kind !== 'diverged') return outcome(served, adopter, model, settings, received);
+      if (served.kind !== 'diverged') return outcome(served, adopter, model, received);
     }
     const previous = this.generation;
     previous?.abort();
     const generation = new InFlightGeneration(model, settings, request, context, previous?.settled ?? Promise.resolve());
     this.generation = generation;
     const own = follower('');
-    return outcome(await generation.follow(own, signal), own, model, settings, received);
+    return outcome(await generation.follow(own, signal), own, model, received);
   }
 }
 
 /** The request's suggestion post-processed for its own cursor, with statistics measured from its own receipt. */
-function outcome(served: Served, follower: Follower, model: ModelInUse, settings: ServerSettings, received: number): CompletionOutcome {
+function outcome(served: Served, follower: Follower, model: ModelInUse, received: number): CompletionOutcome {
   if (served.kind !== 'ended') return { text: '', stats: null };
   const { reporter } = follower;
   const text = postprocess(reporter.text, reporter.context);
   if (served.result === null) return { text, stats: null };
   const latencyMs = performance.now() - received;
-  const stats = completionStats(served.result, model, settings, latencyMs, reporter.firstLineMs, text !== '');
+  const stats = completionStats(served.result, model, latencyMs, reporter.firstLineMs, text !== '');
   // An adopted generation's prompt and first token came before this request: its first token is its first character.
   if (follower.typed !== '') stats.timeToFirstTokenMs = reporter.firstTextMs ?? latencyMs;
   return { text, stats };
@@ -87,7 +88,6 @@ function outcome(served: Served, follower: Follower, model: ModelInUse, settings
 function completionStats(
   result: CompletionGenerationResult,
   model: ModelInUse,
-  settings: ServerSettings,
   latencyMs: number,
   firstLineMs: number | null,
   delivered: boolean,
@@ -106,7 +106,7 @@ function completionStats(
     acceptanceRate: s.acceptanceRate,
     estimatedSpeedup: s.measuredSpeedupBound,
     speedup: model.fullTokensPerSecond && s.tokensPerSecond > 0 ? s.tokensPerSecond / model.fullTokensPerSecond : null,
-    mode: settings.mode,
+    mode: model.mode,
     exitLayer: s.exitLayer,
     draftLength: s.draftLength,
     device: s.device,

@@ -125,7 +125,7 @@ export class InFlightGeneration {
       const result = await engine.generate(
         prompt.tokens,
         {
-          mode: settings.mode,
+          mode: this.model.mode,
           exitLayer: this.model.exitLayer,
           draftLength: this.model.draftLength,
           adaptiveDraft: settings.adaptiveDraft,
@@ -218,7 +218,7 @@ function agrees(generated: string, typed: string): boolean {
 }
 
 function sameModel(a: ModelInUse, b: ModelInUse): boolean {
-  return a.engine === b.engine && a.exitLayer === b.exitLayer && a.draftLength === b.draftLength;
+  return a.engine === b.engine && a.mode === b.mode && a.exitLayer === b.exitLayer && a.draftLength === b.draftLength;
 }
 
 function sameStrings(a: readonly string[], b: readonly string[]): boolean {

@@ -2,6 +2,7 @@
 // cancellation wired to the engine's abort signal and partial results streamed as `$/progress`.
 import {
   InlineCompletionRequest,
+  InlineCompletionTriggerKind,
   LSPErrorCodes,
   ProgressType,
   ResponseError,
@@ -27,6 +28,11 @@ import { messageOf, type ModelHost } from './modelHost.js';
 import { completionRules } from './rules.js';
 
 const EMPTY: InlineCompletionList = { items: [] };
+/**
+ * How long an explicitly asked completion (Alt+\\, triggerKind Invoked) waits for a model that is still loading. An
+ * automatic one gets nothing meanwhile: the next keystroke asks again.
+ */
+export const INVOKED_LOAD_WAIT_MS = 30_000;
 /** $/progress values of a streamed completion: the suggestion so far, replacing the previous report. */
 const PARTIAL_ITEMS = new ProgressType<InlineCompletionItem[]>();
 
@@ -54,8 +60,8 @@ export class InlineCompletionHandler {
   }
 
   private async handle(params: InlineCompletionParams, token: CancellationToken): Promise<InlineCompletionList> {
+    const model = this.host.modelInUse() ?? (await this.waitForModel(params, token));
     const document = this.documents.get(params.textDocument.uri);
-    const model = this.host.modelInUse();
     if (document === undefined || model === null || token.isCancellationRequested) return EMPTY;
     const text = document.getText();
     const refusal = refusalReason(text);
@@ -105,6 +111,19 @@ export class InlineCompletionHandler {
     }
   }
 
+  /** An explicit request while the model loads waits for the load (bounded); others get no model. */
+  private async waitForModel(params: InlineCompletionParams, token: CancellationToken): Promise<ModelInUse | null> {
+    if (params.context.triggerKind !== InlineCompletionTriggerKind.Invoked) return null;
+    const controller = new AbortController();
+    const subscription = token.onCancellationRequested(() => controller.abort());
+    try {
+      await this.host.whenSettled(INVOKED_LOAD_WAIT_MS, controller.signal);
+    } finally {
+      subscription.dispose();
+    }
+    return this.host.modelInUse();
+  }
+
   private startLookAhead(request: CompletionRequest, suggestion: string, model: ModelInUse): void {
     const settings = this.host.currentSettings;
     this.lookAhead.start(request, suggestion, settings, (next) =>
@@ -141,7 +160,8 @@ function withLatency(outcome: CompletionOutcome, latencyMs: number): CompletionO
   return { ...outcome, stats: { ...outcome.stats, latencyMs, firstLineMs: latencyMs, lookAhead: true } };
 }
 
-function refusalReason(text: string): string | null {
+/** Why a document gets no completions (too large, binary), or null. */
+export function refusalReason(text: string): string | null {
   if (text.length > completionRules.maxDocumentCharacters) {
     return `the document has ${text.length} characters (more than ${completionRules.maxDocumentCharacters})`;
   }

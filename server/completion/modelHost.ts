@@ -1,15 +1,21 @@
 // The model's lifecycle as the server sees it: settings in, a loaded engine (or a clear error) out. A load runs in
-// the background; completions asked for meanwhile get no items. A broken model path, a failed load or an engine
-// that died is an 'error' state with a message the client shows; the server itself keeps running.
+// the background; automatic completions asked for meanwhile get no items, explicit ones wait for it (whenSettled).
+// A broken model path, a failed load or an engine that died is an 'error' state with a message the client shows; the
+// server itself keeps running. How completions decode (the operating point) follows the settings and the model's
+// calibration on this device.
 import {
   DEFAULT_SETTINGS,
+  type CalibrationStatus,
   type DevicePreference,
   type ModelSummary,
+  type OperatingPoint,
   type ServerSettings,
   type ServerState,
 } from '../protocol.js';
+import { Calibrations, type CalibrationSources, type CalibrationTarget } from './calibrations.js';
 import type { ModelInUse } from './completionService.js';
 import type { CompletionEngine } from './engine.js';
+import { operatingPoint } from './operatingPoint.js';
 import { PromptBuilder, type FimMarkers } from './prompt.js';
 
 export interface OpenedModel {
@@ -19,6 +25,8 @@ export interface OpenedModel {
   bosTokenId: number | null;
   /** null: the package has no FIM tokens (prefix-only prompts). */
   fim: (FimMarkers & { endOfText: string | null }) | null;
+  /** How to calibrate this model on its device, and what the calibration is kept under. */
+  calibration: CalibrationTarget;
 }
 
 export type OpenModel = (path: string, device: DevicePreference, log: (message: string) => void) => Promise<OpenedModel>;
@@ -26,26 +34,60 @@ export type OpenModel = (path: string, device: DevicePreference, log: (message: 
 /** A short full-decoding run after each load: it warms the sessions up and measures the speedup reference. */
 const WARMUP_PROMPT = 'def fibonacci(n):\n    """Return the n-th Fibonacci number."""\n';
 const WARMUP_TOKENS = 16;
+/** Tokens of the short generation that builds the sessions of a newly calibrated operating point. */
+const ARRANGE_TOKENS = 2;
 
 export class ModelHost {
   private settings: ServerSettings = { ...DEFAULT_SETTINGS };
   private opened: OpenedModel | null = null;
   private fullTokensPerSecond: number | null = null;
   private prompts: PromptBuilder | null = null;
-  private current: ServerState = { phase: 'loading', message: 'Starting', model: null, settings: this.settings };
+  private current: ServerState = { phase: 'loading', message: 'Starting', model: null, settings: this.settings, operatingPoint: null };
   /** Increases with every load request; a load that finishes after a newer one started is discarded. */
   private loadNumber = 0;
   private loading: Promise<void> = Promise.resolve();
+  private readonly settledWaiters = new Set<() => void>();
+  readonly calibrations: Calibrations;
 
   constructor(
     private readonly openModel: OpenModel,
     private readonly defaultModelPath: string,
     private readonly onState: (state: ServerState) => void,
     private readonly log: (message: string) => void,
-  ) {}
+    calibrationSources: CalibrationSources,
+    onCalibration: (status: CalibrationStatus) => void,
+  ) {
+    this.calibrations = new Calibrations(
+      calibrationSources,
+      (status) => {
+        onCalibration(status);
+        if (status.state !== 'running') this.operatingPointChanged();
+      },
+      log,
+    );
+  }
 
   get state(): ServerState {
     return this.current;
+  }
+
+  /**
+   * Resolves when no load is in progress (the model is ready or failed), or after `timeoutMs`, or when `signal`
+   * aborts: an explicitly asked completion waits for the model instead of getting nothing.
+   */
+  whenSettled(timeoutMs: number, signal: AbortSignal): Promise<void> {
+    if (this.current.phase !== 'loading' || signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        this.settledWaiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      signal.addEventListener('abort', done, { once: true });
+      this.settledWaiters.add(done);
+    });
   }
 
   get currentSettings(): ServerSettings {
@@ -62,7 +104,7 @@ export class ModelHost {
       this.loading = this.load();
       await this.loading;
     } else {
-      this.setState({ ...this.current, settings: next });
+      this.setState({ ...this.current, settings: next, operatingPoint: this.resolvePoint(next) });
     }
     return this.current;
   }
@@ -71,12 +113,13 @@ export class ModelHost {
   modelInUse(): ModelInUse | null {
     if (this.current.phase !== 'ready' || this.opened === null || this.prompts === null) return null;
     const { engine, summary, fim } = this.opened;
+    const point = this.current.operatingPoint ?? operatingPoint(this.settings, summary, null);
     return {
       engine,
       prompts: this.prompts,
-      // A layer chosen for another model may not exist in this one: fall back to the recommendation.
-      exitLayer: (this.settings.exitLayer ?? Infinity) < summary.numLayers ? (this.settings.exitLayer ?? 0) : summary.recommendedExitLayer,
-      draftLength: this.settings.draftLength ?? summary.recommendedDraftLength,
+      mode: point.mode,
+      exitLayer: point.exitLayer ?? summary.numLayers,
+      draftLength: point.draftLength ?? summary.recommendedDraftLength,
       fimEndOfText: fim?.endOfText ?? null,
       name: summary.name,
       fullTokensPerSecond: this.fullTokensPerSecond,
@@ -87,12 +130,14 @@ export class ModelHost {
   engineFailed(error: unknown): void {
     const opened = this.opened;
     this.opened = null;
-    this.setState({ ...this.current, phase: 'error', message: `The model engine stopped: ${messageOf(error)}. Change a setting or restart the server to reload it.` });
+    this.calibrations.modelGone();
+    this.setState({ ...this.current, phase: 'error', operatingPoint: null, message: `The model engine stopped: ${messageOf(error)}. Change a setting or restart the server to reload it.` });
     opened?.engine.dispose().catch((disposeError: unknown) => this.log(`dispose after failure: ${messageOf(disposeError)}`));
   }
 
   async dispose(): Promise<void> {
     this.loadNumber++;
+    this.calibrations.modelGone();
     await this.loading.catch(() => undefined);
     const opened = this.opened;
     this.opened = null;
@@ -105,7 +150,8 @@ export class ModelHost {
     const previous = this.opened;
     this.opened = null;
     this.prompts = null;
-    this.setState({ phase: 'loading', message: `Loading the model from ${path}`, model: null, settings: this.settings });
+    this.calibrations.modelGone();
+    this.setState({ phase: 'loading', message: `Loading the model from ${path}`, model: null, settings: this.settings, operatingPoint: null });
     await previous?.engine.dispose().catch((error: unknown) => this.log(`dispose of the previous model: ${messageOf(error)}`));
     let opened: OpenedModel;
     try {
@@ -114,7 +160,7 @@ export class ModelHost {
       if (number !== this.loadNumber) return;
       const message = `Cannot load the model package at ${path}: ${messageOf(error)}. Choose a model folder (LayerSkip: Select Model Folder) or clear layerskip.modelPath to use the bundled model.`;
       this.log(message);
-      this.setState({ phase: 'error', message, model: null, settings: this.settings });
+      this.setState({ phase: 'error', message, model: null, settings: this.settings, operatingPoint: null });
       return;
     }
     if (number !== this.loadNumber) {
@@ -127,7 +173,30 @@ export class ModelHost {
     if (number !== this.loadNumber) return;
     const model = opened.summary;
     this.log(`Model ready: ${model.name}, ${model.numLayers} layers on ${model.device}, FIM ${model.hasFim ? 'yes' : 'no (prefix-only prompts)'}, full decoding ${this.fullTokensPerSecond?.toFixed(1) ?? '?'} tokens/s`);
-    this.setState({ phase: 'ready', message: `${model.name} on ${model.device}`, model, settings: this.settings });
+    this.calibrations.modelReady(opened.calibration, this.settings.autoCalibrate);
+    this.setState({ phase: 'ready', message: `${model.name} on ${model.device}`, model, settings: this.settings, operatingPoint: this.resolvePoint(this.settings) });
+  }
+
+  private resolvePoint(settings: ServerSettings): OperatingPoint | null {
+    const model = this.opened?.summary;
+    return model === undefined ? null : operatingPoint(settings, model, this.calibrations.current.result);
+  }
+
+  /**
+   * A calibration finished (or was found, or cancelled): the operating point may have moved. Its sessions are built
+   * now, by a 2-token generation, so that the next completion does not wait for them.
+   */
+  private operatingPointChanged(): void {
+    const point = this.resolvePoint(this.settings);
+    const before = this.current.operatingPoint;
+    if (this.current.phase !== 'ready' || point === null || JSON.stringify(point) === JSON.stringify(before)) return;
+    this.setState({ ...this.current, operatingPoint: point });
+    const model = this.modelInUse();
+    if (model === null) return;
+    const params = { mode: model.mode, exitLayer: model.exitLayer, draftLength: model.draftLength, maxNewTokens: ARRANGE_TOKENS, temperature: 0 };
+    Promise.resolve(model.engine.tokenize(WARMUP_PROMPT))
+      .then((prompt) => model.engine.generate(prompt, params, {}))
+      .catch((error: unknown) => this.log(`building the sessions of the new operating point: ${messageOf(error)}`));
   }
 
   private async measureFullDecoding(opened: OpenedModel): Promise<number | null> {
@@ -144,6 +213,7 @@ export class ModelHost {
   private setState(state: ServerState): void {
     this.current = state;
     this.onState(state);
+    if (state.phase !== 'loading') for (const settled of [...this.settledWaiters]) settled();
   }
 }
 

@@ -2,6 +2,8 @@
 // the LSP thread stays free to read $/cancelRequest and new keystrokes while tokens are being generated.
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
+import { cpuName } from '../calibration/calibratePackage.js';
+import { packageFingerprint } from '../calibration/calibrationStore.js';
 import { EngineClient } from '../engine/engineClient.js';
 import type { ExecutionProvider } from '../engine/loadPackage.js';
 import type { Manifest } from '../model/manifest.js';
@@ -20,6 +22,7 @@ export async function openModelPackage(dir: string, device: DevicePreference, lo
   const info = engine.info();
   const manifest = info.manifest as Manifest;
   const fim = manifest.tokenizer.fim;
+  const name = manifest.source.checkpoint || basename(dir);
   return {
     engine: {
       generate: (prompt, params, options) => engine.generate(prompt, params, options),
@@ -28,7 +31,7 @@ export async function openModelPackage(dir: string, device: DevicePreference, lo
     },
     summary: {
       path: dir,
-      name: manifest.source.checkpoint || basename(dir),
+      name,
       numLayers: info.config.numLayers,
       device: info.device,
       hasFim: fim !== null,
@@ -37,5 +40,10 @@ export async function openModelPackage(dir: string, device: DevicePreference, lo
     },
     bosTokenId: info.config.bosTokenId,
     fim: fim === null ? null : { prefix: fim.prefix, suffix: fim.suffix, middle: fim.middle, endOfText: fim.eot },
+    calibration: {
+      calibrate: (request, options) => engine.calibrate(request, options),
+      key: { model: packageFingerprint(dir), device: info.device, threads: info.threads ?? 0, cpu: cpuName() },
+      modelName: name,
+    },
   };
 }

@@ -23,6 +23,8 @@ export interface EngineInfo {
   manifest: unknown;
   /** Where the layers run, e.g. "cpu", "cuda", "webgpu", "reference". */
   device: string;
+  /** Threads the backend's operators run on (null: not applicable, e.g. the reference backend). */
+  threads: number | null;
   recommendations: Recommendations;
 }
 
@@ -30,6 +32,7 @@ export interface EngineSetup {
   backend: LayerBackend;
   codec: TextCodec;
   device: string;
+  threads?: number;
   manifest?: unknown;
   recommendations?: Recommendations;
   /** Ids that end a generation besides the config's EOS ids (e.g. a FIM end-of-turn token). */
@@ -74,8 +77,8 @@ export class Engine {
   }
 
   info(): EngineInfo {
-    const { backend, manifest, device } = this.setup;
-    return { config: backend.config, manifest: manifest ?? null, device, recommendations: this.recommendations };
+    const { backend, manifest, device, threads } = this.setup;
+    return { config: backend.config, manifest: manifest ?? null, device, threads: threads ?? null, recommendations: this.recommendations };
   }
 
   async dispose(): Promise<void> {

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { EngineInfo, GenerationOptions, GenerationParams, GenerationResult } from './engine.js';
 import type { PackageEngineOptions } from './loadPackage.js';
-import type { WorkerReply, WorkerRequest, WorkerSetup } from './workerProtocol.js';
+import type { CalibrationProgress, CalibrationResult } from '../protocol.js';
+import type { CalibrationRequest, WorkerReply, WorkerRequest, WorkerSetup } from './workerProtocol.js';
 
 export interface EngineClientOptions extends PackageEngineOptions {
   /** The worker script (.js, or .ts run through tsx); default: see workerScript. */
@@ -19,6 +20,7 @@ interface Pending {
   resolve: (value: unknown) => void;
   reject: (error: Error) => void;
   onText?: (delta: string, tokens: number[]) => void;
+  onProgress?: (progress: CalibrationProgress) => void;
 }
 
 /** The worker script: dist/engineWorker.js next to the bundle, else worker.ts (tests and tools under tsx). */
@@ -73,15 +75,28 @@ export class EngineClient {
 
   generate(prompt: readonly number[] | string, params: Partial<GenerationParams> = {}, options: GenerationOptions = {}): Promise<GenerationResult> {
     const id = this.nextId++;
-    const { signal } = options;
-    const result = this.call({ type: 'generate', id, prompt: typeof prompt === 'string' ? prompt : [...prompt], params }, options.onText);
-    if (signal === undefined) return result as Promise<GenerationResult>;
+    const result = this.call({ type: 'generate', id, prompt: typeof prompt === 'string' ? prompt : [...prompt], params }, { onText: options.onText });
+    return this.cancellable(id, result as Promise<GenerationResult>, options.signal);
+  }
+
+  /**
+   * Calibrates the worker's package in the background of its generations (server/calibration/); `signal` cancels it
+   * (the promise then rejects).
+   */
+  calibrate(request: CalibrationRequest, options: { signal?: AbortSignal; onProgress?: (progress: CalibrationProgress) => void } = {}): Promise<CalibrationResult> {
+    const id = this.nextId++;
+    const result = this.call({ type: 'calibrate', id, request }, { onProgress: options.onProgress });
+    return this.cancellable(id, result as Promise<CalibrationResult>, options.signal);
+  }
+
+  private cancellable<T>(id: number, result: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+    if (signal === undefined) return result;
     const cancel = (): void => {
       if (this.pending.has(id)) this.worker.postMessage({ type: 'cancel', id } satisfies WorkerRequest);
     };
     if (signal.aborted) cancel();
     else signal.addEventListener('abort', cancel, { once: true });
-    return (result as Promise<GenerationResult>).finally(() => signal.removeEventListener('abort', cancel));
+    return result.finally(() => signal.removeEventListener('abort', cancel));
   }
 
   tokenize(text: string): Promise<number[]> {
@@ -104,20 +119,21 @@ export class EngineClient {
     await this.worker.terminate();
   }
 
-  private call(request: WorkerRequest, onText?: Pending['onText']): Promise<unknown> {
+  private call(request: WorkerRequest, listeners: Pick<Pending, 'onText' | 'onProgress'> = {}): Promise<unknown> {
     if (this.failure !== null) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
-      this.pending.set(request.id, { resolve, reject, onText });
+      this.pending.set(request.id, { resolve, reject, ...listeners });
       this.worker.postMessage(request);
     });
   }
 
   private receive(reply: WorkerReply): void {
     if (reply.type === 'warning') return this.onWarning(reply.message);
-    if (reply.type !== 'text' && reply.type !== 'done' && reply.type !== 'failed') return;
+    if (reply.type !== 'text' && reply.type !== 'progress' && reply.type !== 'done' && reply.type !== 'failed') return;
     const pending = this.pending.get(reply.id);
     if (pending === undefined) return;
     if (reply.type === 'text') return pending.onText?.(reply.delta, reply.tokens);
+    if (reply.type === 'progress') return pending.onProgress?.(reply.progress);
     this.pending.delete(reply.id);
     if (reply.type === 'done') pending.resolve(reply.value);
     else pending.reject(new Error(reply.message));

@@ -17,6 +17,7 @@ export async function loadPackageEngine(dir: string, options: PackageEngineOptio
       backend,
       codec,
       device: backend.executionProvider,
+      threads: backend.threads,
       manifest,
       recommendations: { exitLayer: manifest.layerskip.recommendedExitLayer, draftLength: manifest.layerskip.recommendedDraftLength },
       // <EOT> ends the middle; <PRE>, <SUF> or <MID> inside it means the model lost the layout (an under-trained

@@ -88,6 +88,11 @@ export class OnnxBackend implements LayerBackend {
     }
   }
 
+  /** Threads each session's operators run on. */
+  get threads(): number {
+    return this.options.intraOpNumThreads ?? defaultThreads();
+  }
+
   /** The draft head's vocabulary ids (null: the draft head is the full head). */
   get draftIds(): Int32Array | null {
     return this.weights.draftIds;
@@ -99,23 +104,25 @@ export class OnnxBackend implements LayerBackend {
       throw new RangeError(`exit layer ${plan.exitLayer} is not in [1, ${L}]`);
     }
     const remainder = plan.remainder && plan.exitLayer < L;
+    const everyExit = plan.everyExit === true;
     const current = this.plan;
-    if (current && current.exitLayer === plan.exitLayer && current.exitHead === plan.exitHead && current.remainder === remainder) {
+    if (current && current.exitLayer === plan.exitLayer && current.exitHead === plan.exitHead && current.remainder === remainder && (current.everyExit === true) === everyExit) {
       this.lastArrangeMs = 0;
       return;
     }
     const started = performance.now();
     // the old sessions go first: a layer's weights are never held twice
     await this.releaseSessions();
-    const specs: SegmentSpec[] = [{ from: 0, to: plan.exitLayer, head: plan.exitLayer === L ? 'full' : plan.exitHead }];
+    const specs: SegmentSpec[] = [{ from: 0, to: plan.exitLayer, head: plan.exitLayer === L ? 'full' : plan.exitHead, everyExit }];
     if (remainder) specs.push({ from: plan.exitLayer, to: L, head: 'full' });
     for (const spec of specs) this.segments.push({ spec, session: await this.createSession(spec) });
-    this.plan = { ...plan, remainder };
+    this.plan = { ...plan, remainder, everyExit };
     // multi-head attention gives a lone row one query row per head (M = 1 in attention's MatMuls): always padded
     const multiHead = this.config.numHeads === this.config.numKvHeads;
-    // the check itself must run a lone row as one row, or it compares a padded row with a block and always agrees
+    // the check itself must run a lone row as one row, or it compares a padded row with a block and always agrees;
+    // a calibration pass runs blocks only, so its plan needs no check
     this.padSingleRows = false;
-    this.padSingleRows = multiHead || !(await this.loneRowsMatchBatches());
+    this.padSingleRows = multiHead || (!everyExit && !(await this.loneRowsMatchBatches()));
     this.lastArrangeMs = performance.now() - started;
   }
 
@@ -156,7 +163,7 @@ export class OnnxBackend implements LayerBackend {
       });
       return ort.InferenceSession.create(graph, {
         executionProviders: [ep],
-        intraOpNumThreads: this.options.intraOpNumThreads ?? Math.min(8, availableParallelism()),
+        intraOpNumThreads: this.threads,
         interOpNumThreads: 1,
         // 'basic': no fusions across layers, so a layer computes the same bits whichever segment it is in
         graphOptimizationLevel: 'basic',
@@ -231,11 +238,13 @@ export class OnnxBackend implements LayerBackend {
     const logitsTensor = head?.output === 'logits' ? outputs[SEGMENT_IO.logits] : undefined;
     const columns = logitsTensor ? logitsTensor.dims[1] : 0;
     const lastHead = chain[chain.length - 1].spec.head;
+    const exitTensor = head && from === 0 ? outputs[SEGMENT_IO.exitIds] : undefined;
     return {
       hidden: x.subarray(0, realRows * this.config.hiddenSize),
       ids,
       logits: logitsTensor ? (logitsTensor.data as Float32Array).subarray(0, realRows * columns) : null,
       logitIds: lastHead === 'draft' ? this.weights.draftIds : null,
+      exitIds: exitTensor ? exitRows(exitTensor.data as BigInt64Array, exitTensor.dims[1], realRows) : null,
     };
   }
 
@@ -286,6 +295,7 @@ export class OnnxBackend implements LayerBackend {
     }
     if (head) fetches[io.ids] = null;
     if (head?.output === 'logits') fetches[io.logits] = null;
+    if (head && segment.spec.everyExit && segment.spec.to - segment.spec.from > 1) fetches[io.exitIds] = null;
     const outputs = await segment.session.run(feeds, fetches);
     // the CPU provider wrote the rows into the slots already (onnxruntime-node still returns a copy); one that ignores
     // pre-allocated outputs (WebGPU) returns the only copy: put it in place. S rows either way, never the cache
@@ -329,6 +339,18 @@ export class OnnxBackend implements LayerBackend {
     await this.releaseSessions();
     closeSync(this.weightsFd);
   }
+}
+
+function defaultThreads(): number {
+  return Math.min(8, availableParallelism());
+}
+
+/** exit_ids [exits, rows] (int64, rows possibly padded) -> [exits, realRows] as int32. */
+function exitRows(data: BigInt64Array, rows: number, realRows: number): Int32Array {
+  const exits = data.length / rows;
+  const out = new Int32Array(exits * realRows);
+  for (let e = 0; e < exits; e++) for (let r = 0; r < realRows; r++) out[e * realRows + r] = Number(data[e * rows + r]);
+  return out;
 }
 
 /**

@@ -25,6 +25,7 @@ export class GraphBuilder {
   private readonly initializers: onnx.ITensorProto[] = [];
   private readonly inputs: onnx.IValueInfoProto[] = [];
   private readonly outputs: onnx.IValueInfoProto[] = [];
+  private readonly externals = new Set<string>();
   private counter = 0;
 
   constructor(
@@ -65,7 +66,10 @@ export class GraphBuilder {
     return this.inline(dataType, dims, raw);
   }
 
+  /** An initializer stored in the weights file; naming one again refers to the same initializer. */
   external(name: string, tensor: ExternalTensor): string {
+    if (this.externals.has(name)) return name;
+    this.externals.add(name);
     this.initializers.push({
       name,
       dataType: tensor.dataType,

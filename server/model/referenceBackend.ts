@@ -39,25 +39,42 @@ export class ReferenceBackend implements LayerBackend {
   }
 
   async forward(from: number, to: number, hidden: Float32Array, cache: KvCache, request?: HeadRequest): Promise<ForwardResult> {
-    const out = await this.runLayers(from, to, hidden, cache);
-    if (!request) return { hidden: out, ids: new Int32Array(0), logits: null, logitIds: null };
-    const full = head(this.model, out);
+    const everyExit = request !== undefined && from === 0 && this.plan.everyExit === true && to === this.plan.exitLayer;
+    const exits: Int32Array[] = [];
+    const out = await this.runLayers(from, to, hidden, cache, (layer, x) => {
+      if (everyExit && layer < to - 1) exits.push(this.choose(x, this.draftIds).ids);
+    });
+    if (!request) return { hidden: out, ids: new Int32Array(0), logits: null, logitIds: null, exitIds: null };
     const draft = to < this.config.numLayers && to === this.plan.exitLayer && this.plan.exitHead === 'draft' ? this.draftIds : null;
-    const logits = draft ? columns(full, this.config.vocabSize, draft) : full;
-    const ids = argmaxRows(logits, draft ? draft.length : this.config.vocabSize);
+    const { ids, logits } = this.choose(out, draft);
     return {
       hidden: out,
-      ids: draft ? ids.map((i) => draft[i]) : ids,
+      ids,
       logits: request.output === 'logits' ? logits : null,
       logitIds: draft,
+      exitIds: everyExit ? concatenate(exits) : null,
     };
+  }
+
+  /** The shared norm and the head over `hidden`: the full head, or the columns of the `draft` ids. */
+  private choose(hidden: Float32Array, draft: Int32Array | null): { ids: Int32Array; logits: Float32Array } {
+    const full = head(this.model, hidden);
+    const logits = draft ? columns(full, this.config.vocabSize, draft) : full;
+    const ids = argmaxRows(logits, draft ? draft.length : this.config.vocabSize);
+    return { ids: draft ? ids.map((i) => draft[i]) : ids, logits };
   }
 
   embed(tokens: readonly number[]): Float32Array {
     return embed(this.model, tokens);
   }
 
-  private async runLayers(from: number, to: number, hidden: Float32Array, cache: KvCache): Promise<Float32Array> {
+  private async runLayers(
+    from: number,
+    to: number,
+    hidden: Float32Array,
+    cache: KvCache,
+    afterLayer: (layer: number, hidden: Float32Array) => void,
+  ): Promise<Float32Array> {
     checkLayerRange(this.config, from, to);
     const rows = checkRows(this.config, hidden);
     let x = hidden;
@@ -75,6 +92,7 @@ export class ReferenceBackend implements LayerBackend {
       );
       cache.append(layer, this.stored(out.key), this.stored(out.value));
       x = out.hidden;
+      afterLayer(layer, x);
     }
     return x;
   }
@@ -88,6 +106,16 @@ export class ReferenceBackend implements LayerBackend {
   }
 
   async dispose(): Promise<void> {}
+}
+
+function concatenate(parts: Int32Array[]): Int32Array {
+  const out = new Int32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
 }
 
 /** The given columns of each row of [rows, vocab] logits. */

@@ -56,6 +56,8 @@ export interface SegmentSpec {
   from: number;
   to: number;
   head: SegmentHead;
+  /** Also the draft head's argmax over the head rows after every layer but the last (calibration): exit_ids. */
+  everyExit?: boolean;
 }
 
 const KV_DATA_TYPE: Record<KvCacheDtype, DataType> = { float32: DataType.Float, float16: DataType.Float16 };
@@ -75,6 +77,7 @@ export const SEGMENT_IO = {
   hiddenOut: 'hidden_out',
   logits: 'logits',
   ids: 'ids',
+  exitIds: 'exit_ids',
 } as const;
 
 /**
@@ -82,7 +85,8 @@ export const SEGMENT_IO = {
  * attention_bias [S, 1, P + S] (0 or -inf); head_rows int64 [R] (rows the head runs on, R may be 0); per layer
  * past_key_l, past_value_l [P, kvH, D] in the cache dtype.
  * Outputs: per layer key_l, value_l [S, kvH, D]; hidden_out [S, hidden] (the residual stream leaving layer to-1);
- * with a head, logits [R, V or K] and ids int64 [R] (vocabulary ids of the argmax).
+ * with a head, logits [R, V or K] and ids int64 [R] (vocabulary ids of the argmax); with everyExit, exit_ids int64
+ * [to - from - 1, R]: row i the draft head's choice after layer from + i.
  */
 export function buildSegmentGraph(config: ModelConfig, weights: SegmentWeights, spec: SegmentSpec, options: GraphOptions): Uint8Array {
   const { hiddenSize, headDim: D } = config;
@@ -95,12 +99,23 @@ export function buildSegmentGraph(config: ModelConfig, weights: SegmentWeights, 
   const G = config.numHeads / config.numKvHeads;
   const bias = g.op('Flatten', [g.op('Expand', [g.input(io.attentionBias, DataType.Float, ['S', 1, 'T']), g.ints([1, G, 1])])], { axis: 2 });
   const headRows = g.input(io.headRows, DataType.Int64, ['R']);
+  const usesDraftHead = spec.head === 'draft' || spec.everyExit === true;
+  const draftIds = weights.draftIds === null || !usesDraftHead ? null : g.ints(Array.from(weights.draftIds));
+  const exits: string[] = [];
   for (let layer = spec.from; layer < spec.to; layer++) {
     x = decoderLayer(g, config, options, layer, weights.layers[layer], x, rotary, bias);
+    if (spec.everyExit && layer < spec.to - 1) {
+      const ids = head(g, config, options, weights, 'draft', draftIds, g.op('Gather', [x, headRows], { axis: 0 }));
+      exits.push(g.op('Unsqueeze', [ids, g.ints([0])]));
+    }
   }
   g.node('Identity', [x], {}, { outputs: [io.hiddenOut] });
   g.output(io.hiddenOut, DataType.Float, ['S', hiddenSize]);
-  if (spec.head !== 'none') head(g, config, options, weights, spec.head, g.op('Gather', [x, headRows], { axis: 0 }));
+  if (spec.head !== 'none') head(g, config, options, weights, spec.head, draftIds, g.op('Gather', [x, headRows], { axis: 0 }), { logits: io.logits, ids: io.ids });
+  if (exits.length > 0) {
+    g.node('Concat', exits, { axis: 0 }, { outputs: [io.exitIds] });
+    g.output(io.exitIds, DataType.Int64, [exits.length, 'R']);
+  }
   return g.encode();
 }
 
@@ -185,22 +200,31 @@ function batchedMatMul(g: GraphBuilder, options: GraphOptions, a: string, b: str
   return alpha === 1 ? product : g.op('Mul', [product, g.scalar(alpha)]);
 }
 
-/** Final norm + LM head (or draft head) over the selected rows: logits and the argmax's vocabulary ids. */
-function head(g: GraphBuilder, config: ModelConfig, options: GraphOptions, weights: SegmentWeights, kind: 'full' | 'draft', rows: string): void {
-  const io = SEGMENT_IO;
+/**
+ * Final norm + LM head (or draft head) over the selected rows -> the argmax's vocabulary ids. With `outputs`, the
+ * logits and ids are graph outputs of those names; without, they stay inside the graph (calibration's exits).
+ * `draftIds`: the constant table of draft-head row -> vocabulary id (null: the package has no draft head).
+ */
+function head(
+  g: GraphBuilder,
+  config: ModelConfig,
+  options: GraphOptions,
+  weights: SegmentWeights,
+  kind: 'full' | 'draft',
+  draftIds: string | null,
+  rows: string,
+  outputs?: { logits: string; ids: string },
+): string {
   const normed = rmsNorm(g, rows, 'norm', weights.norm, config.rmsNormEps);
-  const draft = kind === 'draft' && weights.draftHead !== null && weights.draftIds !== null;
+  const draft = kind === 'draft' && weights.draftHead !== null && draftIds !== null;
   const matrix = draft ? weights.draftHead! : weights.lmHead;
-  linear(g, options, normed, draft ? 'draft_head' : 'lm_head', matrix, io.logits);
-  g.output(io.logits, DataType.Float, ['R', matrix.rows]);
-  const best = g.op('ArgMax', [io.logits], { axis: 1, keepdims: 0 });
-  if (draft) {
-    const table = g.ints(Array.from(weights.draftIds!));
-    g.node('Gather', [table, best], { axis: 0 }, { outputs: [io.ids] });
-  } else {
-    g.node('Identity', [best], {}, { outputs: [io.ids] });
-  }
-  g.output(io.ids, DataType.Int64, ['R']);
+  const logits = linear(g, options, normed, draft ? 'draft_head' : 'lm_head', matrix, outputs?.logits);
+  if (outputs) g.output(outputs.logits, DataType.Float, ['R', matrix.rows]);
+  const best = g.op('ArgMax', [logits], { axis: 1, keepdims: 0 });
+  const idsOutput = outputs ? { outputs: [outputs.ids] } : {};
+  const ids = draft ? g.node('Gather', [draftIds!, best], { axis: 0 }, idsOutput)[0] : g.node('Identity', [best], {}, idsOutput)[0];
+  if (outputs) g.output(outputs.ids, DataType.Int64, ['R']);
+  return ids;
 }
 
 /** x [S, cols] times ref [rows, cols] transposed -> [S, rows]. */

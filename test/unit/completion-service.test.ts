@@ -9,7 +9,8 @@ import type { CompletionEngine, CompletionGenerationParams, CompletionGeneration
 import { ModelHost, type OpenedModel } from '../../server/completion/modelHost.js';
 import { PromptBuilder } from '../../server/completion/prompt.js';
 import { completionRules } from '../../server/completion/rules.js';
-import { DEFAULT_SETTINGS, type ServerState } from '../../server/protocol.js';
+import { DEFAULT_SETTINGS, type DecodingMode, type ServerState } from '../../server/protocol.js';
+import { fakeCalibrationTarget, noCalibrations } from './calibration-fixtures.js';
 
 /** Replays `chunks` on its first call and `laterChunks` on the others; an Error in them is thrown there. */
 class ScriptedEngine implements CompletionEngine {
@@ -69,8 +70,8 @@ function result(text: string, stopReason: string, tokens: number): CompletionGen
   };
 }
 
-function model(engine: CompletionEngine): ModelInUse {
-  return { engine, prompts: new PromptBuilder((t) => Promise.resolve(engine.tokenize(t) as number[]), null), exitLayer: 2, draftLength: 4, fimEndOfText: null, name: 'scripted', fullTokensPerSecond: 50 };
+function model(engine: CompletionEngine, mode: DecodingMode = 'self-speculative'): ModelInUse {
+  return { engine, prompts: new PromptBuilder((t) => Promise.resolve(engine.tokenize(t) as number[]), null), mode, exitLayer: 2, draftLength: 4, fimEndOfText: null, name: 'scripted', fullTokensPerSecond: 50 };
 }
 
 const request = (text: string) => ({ uri: 'file:///a.ts', languageId: 'typescript', text, offset: text.length, context: '' });
@@ -281,6 +282,7 @@ void test('the model host reports a failed load as an error state and loads agai
     summary: { path: '/good', name: 'good', numLayers, device: 'test', hasFim: false, recommendedExitLayer: 2, recommendedDraftLength: 4 },
     bosTokenId: null,
     fim: null,
+    calibration: fakeCalibrationTarget(),
   });
   const host = new ModelHost(
     async (path) => {
@@ -290,14 +292,18 @@ void test('the model host reports a failed load as an error state and loads agai
     '/bundled',
     (state) => states.push(state),
     () => undefined,
+    noCalibrations(),
+    () => undefined,
   );
   const failed = await host.applySettings({});
   assert.equal(failed.phase, 'error');
   assert.match(failed.message, /\/bundled does not exist.*Select Model Folder/);
   assert.equal(host.modelInUse(), null);
-  const ready = await host.applySettings({ modelPath: '/good' });
+  const ready = await host.applySettings({ modelPath: '/good', autoCalibrate: false });
   assert.equal(ready.phase, 'ready');
   assert.equal(ready.model?.numLayers, 8);
+  assert.equal(host.modelInUse()?.mode, 'full', "mode 'auto' decodes in full until the model is calibrated");
+  await host.applySettings({ mode: 'self-speculative' });
   assert.equal(host.modelInUse()?.exitLayer, 2, 'the recommendation when no exit layer is set');
   await assert.rejects(host.applySettings({ exitLayer: 8 }), /exit layer must be an integer from 1 to 7/);
   assert.equal(host.currentSettings.exitLayer, null, 'a rejected setting changes nothing');
@@ -307,14 +313,14 @@ void test('the model host reports a failed load as an error state and loads agai
   assert.equal(host.state.phase, 'error');
   assert.match(host.state.message, /engine worker exited/);
   assert.equal((await host.applySettings({ draftLength: 3 })).phase, 'ready', 'any settings change reloads a dead engine');
-  assert.deepEqual(states.map((s) => s.phase), ['loading', 'error', 'loading', 'ready', 'ready', 'error', 'loading', 'ready']);
+  assert.deepEqual(states.map((s) => s.phase), ['loading', 'error', 'loading', 'ready', 'ready', 'ready', 'error', 'loading', 'ready']);
   await host.dispose();
 });
 
 void test('decoding settings reach the engine: mode, exit layer, draft length, adaptive drafting', async () => {
   const engine = new ScriptedEngine(['z']);
-  const settings = { ...DEFAULT_SETTINGS, mode: 'early-exit' as const, adaptiveDraft: false };
-  await new CompletionService().complete(request('let c = '), model(engine), settings, new AbortController().signal, () => undefined);
+  const settings = { ...DEFAULT_SETTINGS, adaptiveDraft: false };
+  await new CompletionService().complete(request('let c = '), model(engine, 'early-exit'), settings, new AbortController().signal, () => undefined);
   await new CompletionService().complete(request('let d = '), model(engine), DEFAULT_SETTINGS, new AbortController().signal, () => undefined);
   assert.deepEqual(
     engine.calls.map(({ params }) => [params.mode, params.exitLayer, params.draftLength, params.adaptiveDraft]),

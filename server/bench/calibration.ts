@@ -1,0 +1,98 @@
+// `npm run bench:calibration [-- --model <package>] [--threads N] [--exit-layers 1,4,8] [--drafts 1,2,3,4,6,8] [--out FILE]`
+// Checks the calibration against a brute-force sweep: calibrates (bundled code sample), then times every (E, d) of the
+// sweep and full decoding by real generation on the benchmark's own prompts (other text than the calibration's), and
+// reports the chosen setting's measured speedup next to the best measured one. Without --model it builds the random
+// test model with quiet late layers (benchModel.ts).
+import { writeFileSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { runAtOnce } from '../calibration/backgroundGate.js';
+import { calibratePackage } from '../calibration/calibratePackage.js';
+import { bundledSample } from '../calibration/codeSample.js';
+import { formatCalibration } from '../cli/calibrate.js';
+import type { Engine, GenerationParams } from '../engine/engine.js';
+import { loadPackageEngine } from '../engine/loadPackage.js';
+import { createTestModelPackage } from './benchModel.js';
+import { PROMPTS, promptTokens } from './prompts.js';
+
+const SWEEP_PROMPTS = 6;
+const NEW_TOKENS = 32;
+
+interface Timed {
+  label: string;
+  exitLayer: number | null;
+  draftLength: number | null;
+  msPerToken: number;
+}
+
+async function msPerToken(engine: Engine, prompts: number[][], params: Partial<GenerationParams>): Promise<number> {
+  let ms = 0, tokens = 0;
+  await engine.generate(prompts[0], { ...params, maxNewTokens: 4 }); // builds the setting's sessions
+  for (const prompt of prompts) {
+    const { stats } = await engine.generate(prompt, { ...params, maxNewTokens: NEW_TOKENS, temperature: 0, adaptiveDraft: false });
+    ms += stats.totalMs - stats.prefillMs;
+    tokens += stats.generatedTokens;
+  }
+  return ms / Math.max(1, tokens);
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    args: process.argv.slice(2),
+    options: {
+      model: { type: 'string' },
+      threads: { type: 'string', default: '2' },
+      'exit-layers': { type: 'string' },
+      drafts: { type: 'string', default: '1,2,3,4,6,8' },
+      out: { type: 'string', default: 'dist/bench-calibration.json' },
+    },
+  });
+  const threads = Number(values.threads);
+  const model = values.model ? { dir: values.model, description: `package ${values.model}` } : await createTestModelPackage();
+  process.stderr.write(`bench:calibration: model = ${model.description}\n`);
+  const engine = await loadPackageEngine(model.dir, { intraOpNumThreads: threads });
+  try {
+    const { config } = engine.info();
+    const calibration = await calibratePackage(model.dir, {
+      texts: [],
+      bundled: bundledSample(resolve(__dirname, '..')),
+      codec: { encode: (text) => engine.tokenize(text), decode: (tokens) => engine.detokenize(tokens) },
+      backendOptions: { intraOpNumThreads: threads },
+      modelName: basename(resolve(model.dir)),
+      runUnit: runAtOnce,
+    });
+    process.stdout.write(formatCalibration(calibration) + '\n');
+
+    const layers = values['exit-layers']?.split(',').map(Number) ?? Array.from({ length: config.numLayers - 1 }, (_, i) => i + 1);
+    const drafts = values.drafts.split(',').map(Number);
+    const prompts = PROMPTS.slice(0, SWEEP_PROMPTS).map((p) => promptTokens(engine, p));
+    const timed: Timed[] = [{ label: 'full', exitLayer: null, draftLength: null, msPerToken: await msPerToken(engine, prompts, { mode: 'full' }) }];
+    const chosen = calibration.chosen;
+    const settings = layers.flatMap((E) => drafts.map((d) => [E, d]));
+    if (chosen.mode !== 'full' && !settings.some(([E, d]) => E === chosen.exitLayer && d === chosen.draftLength)) settings.push([chosen.exitLayer!, chosen.draftLength!]);
+    for (const [E, d] of settings) {
+      const ms = await msPerToken(engine, prompts, { mode: 'self-speculative', exitLayer: E, draftLength: d });
+      timed.push({ label: `E${E} d${d}`, exitLayer: E, draftLength: d, msPerToken: ms });
+      process.stderr.write(`  E${E} d${d}: ${(timed[0].msPerToken / ms).toFixed(2)}x\n`);
+    }
+    const full = timed[0].msPerToken;
+    const best = timed.reduce((a, b) => (b.msPerToken < a.msPerToken ? b : a));
+    const mine = timed.find((t) => t.exitLayer === chosen.exitLayer && t.draftLength === chosen.draftLength)!;
+    const lines = [
+      `sweep (${settings.length} settings + full, ${prompts.length} benchmark prompts x ${NEW_TOKENS} tokens, greedy, ${threads} threads):`,
+      `  best measured: ${best.label} ${(full / best.msPerToken).toFixed(2)}x full decoding`,
+      `  calibration chose: ${mine.label} ${(full / mine.msPerToken).toFixed(2)}x in the sweep (${(calibration.chosen.speedup).toFixed(2)}x in its own timing)`,
+      `  chosen / best: ${(best.msPerToken / mine.msPerToken).toFixed(3)}`,
+    ];
+    process.stdout.write(lines.join('\n') + '\n');
+    writeFileSync(values.out, JSON.stringify({ model: model.description, calibration, sweep: timed }, null, 2) + '\n');
+    process.stderr.write(`bench:calibration: wrote ${values.out}\n`);
+  } finally {
+    await engine.dispose();
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench:calibration: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,75 @@
+// The predicted speedup of every (E, d) over full decoding, from the measured agreement and step costs. Drafts of code
+// are accepted in bursts (all of a repetitive stretch, none of a novel one), so acceptance is not modelled as
+// independent per token: greedy speculation with d drafts is replayed over the measured agreement sequence itself.
+import { agreementRate, type ExitAgreement } from './exitAgreement.js';
+import { draftTokenMs, speculativeStepMs, type StepCosts } from './stepCosts.js';
+
+/** Longest draft the calibration predicts for. */
+export const MAX_CALIBRATED_DRAFT = 12;
+
+export interface Prediction {
+  exitLayer: number;
+  draftLength: number;
+  /** Tokens emitted per step in the replay (accepted drafts + the full model's one). */
+  tokensPerStep: number;
+  /** Predicted ms per emitted token. */
+  msPerToken: number;
+  /** Full-decoding ms per token over msPerToken. */
+  speedup: number;
+}
+
+export interface Replay {
+  steps: number;
+  tokens: number;
+}
+
+/**
+ * Greedy speculation with d drafts over agreement sequences: a step at position t accepts drafts while the draft
+ * agrees (at most d), then emits the full model's token; the next step starts after it.
+ */
+export function replaySpeculation(windows: readonly Uint8Array[], draftLength: number): Replay {
+  let steps = 0, tokens = 0;
+  for (const matches of windows) {
+    for (let t = 0; t < matches.length; ) {
+      let accepted = 0;
+      while (accepted < draftLength && t + accepted < matches.length && matches[t + accepted] === 1) accepted++;
+      const emitted = Math.min(accepted + 1, matches.length - t);
+      steps += 1;
+      tokens += emitted;
+      t += emitted;
+    }
+  }
+  return { steps, tokens };
+}
+
+export function predictSpeedups(agreement: ExitAgreement, costs: StepCosts, maxDraft = MAX_CALIBRATED_DRAFT): Prediction[] {
+  const predictions: Prediction[] = [];
+  for (let E = 1; E < costs.numLayers; E++) {
+    for (let d = 1; d <= maxDraft; d++) {
+      const { steps, tokens } = replaySpeculation(agreement.matches[E - 1], d);
+      const tokensPerStep = steps === 0 ? 1 : tokens / steps;
+      const msPerToken = speculativeStepMs(costs, E, d) / tokensPerStep;
+      predictions.push({ exitLayer: E, draftLength: d, tokensPerStep, msPerToken, speedup: costs.fullTokenMs / msPerToken });
+    }
+  }
+  return predictions;
+}
+
+/** Per exit layer: agreement and the predicted cost of a drafted token. */
+export function layerTable(agreement: ExitAgreement, costs: StepCosts): { exitLayer: number; agreement: number; draftTokenMs: number }[] {
+  return Array.from({ length: costs.numLayers - 1 }, (_, i) => ({
+    exitLayer: i + 1,
+    agreement: agreementRate(agreement, i + 1),
+    draftTokenMs: draftTokenMs(costs, i + 1),
+  }));
+}
+
+/** The best few settings to time by real generation: the best d of each exit layer, best first, `count` of them. */
+export function candidates(predictions: readonly Prediction[], count: number): Prediction[] {
+  const bestPerLayer = new Map<number, Prediction>();
+  for (const p of predictions) {
+    const best = bestPerLayer.get(p.exitLayer);
+    if (best === undefined || p.speedup > best.speedup) bestPerLayer.set(p.exitLayer, p);
+  }
+  return [...bestPerLayer.values()].sort((a, b) => b.speedup - a.speedup).slice(0, count);
+}
