@@ -3,6 +3,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { CompletionStats } from '../server/protocol.js';
+import { CalibrationPanel } from './calibrationPanel.js';
 import { registerCommands } from './commands.js';
 import { registerHubCommands } from './hub/register.js';
 import { ACCEPTED_COMMAND, InlineProvider } from './inlineProvider.js';
@@ -22,6 +23,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   }));
   const client = server;
   const provider = new InlineProvider(client, output);
+  const calibrationPanel = new CalibrationPanel(client, (message) => output.error(message));
   let lastStats: CompletionStats | null = null;
   let lastPhase: ClientState['phase'] | null = null;
 
@@ -49,9 +51,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       statusBar.setStats(stats);
     }),
     client.onGenerating((generating) => statusBar.setGenerating(generating)),
+    calibrationPanel,
+    client.onCalibration((status) => statusBar.setCalibration(status)),
     vscode.languages.registerInlineCompletionItemProvider([{ scheme: 'file' }, { scheme: 'untitled' }], provider),
     vscode.commands.registerCommand(ACCEPTED_COMMAND, () => provider.accepted()),
-    ...registerCommands({ server: client, output, lastStats: () => lastStats }),
+    ...registerCommands({ server: client, output, lastStats: () => lastStats, calibrationPanel }),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (event.affectsConfiguration(`${SECTION}.enable`)) statusBar.setEnabled(isEnabled());
       if (!affectsServer(event)) return;

@@ -1,9 +1,11 @@
-// The status bar item: "⚡ 38 ms · E6 · 72% · 2.1×" after a completion (latency, exit layer, draft acceptance,
-// measured speedup over full decoding), a spinner while generating, the server's loading/error states, and a
-// tooltip with the details. Clicking it opens the LayerSkip command menu.
+// The status bar item: "⚡ 180 ms · E6 d4 · 1.8×" (latency of the last suggestion, the operating point and its
+// speedup over full decoding as the calibration measured it on this device; statusText.ts), a spinner while
+// generating, calibration progress, the server's loading/error states, and a tooltip with the details. Clicking it
+// opens the LayerSkip command menu.
 import * as vscode from 'vscode';
-import type { CompletionStats } from '../server/protocol.js';
+import type { CalibrationStatus, CompletionStats } from '../server/protocol.js';
 import type { ClientState } from './serverClient.js';
+import { pointExplanation, pointLabel, statusText } from './statusText.js';
 
 export const MENU_COMMAND = 'layerskip.showMenu';
 
@@ -13,6 +15,7 @@ export class StatusBar implements vscode.Disposable {
   private last: CompletionStats | null = null;
   private generating = false;
   private enabled = true;
+  private calibration: CalibrationStatus = { state: 'none', progress: null, result: null, message: '' };
 
   constructor() {
     this.item.name = 'LayerSkip';
@@ -29,6 +32,11 @@ export class StatusBar implements vscode.Disposable {
 
   setStats(stats: CompletionStats): void {
     if (stats.delivered || this.last === null) this.last = stats;
+    this.render();
+  }
+
+  setCalibration(calibration: CalibrationStatus): void {
+    this.calibration = calibration;
     this.render();
   }
 
@@ -57,8 +65,10 @@ export class StatusBar implements vscode.Disposable {
     } else if (!this.enabled) {
       this.item.text = '$(circle-slash) LayerSkip';
     } else {
-      const spinner = this.generating ? '$(loading~spin) ' : '';
-      this.item.text = spinner + (this.last === null ? '⚡ LayerSkip' : summary(this.last));
+      const spinner = this.generating || this.calibration.state === 'running' ? '$(loading~spin) ' : '';
+      const status = statusText(this.last, this.state?.operatingPoint ?? null, this.calibration);
+      this.item.text = spinner + status.text;
+      if (status.slower) this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
     }
     this.item.tooltip = this.tooltip();
   }
@@ -70,6 +80,12 @@ export class StatusBar implements vscode.Disposable {
     if (state !== null && state.phase !== 'ready') md.appendMarkdown(`${capitalize(state.phase)}: ${escape(state.message)}\n\n`);
     if (state?.model) md.appendMarkdown(`Model: ${escape(state.model.name)} (${state.model.numLayers} layers, ${state.model.hasFim ? 'fill-in-the-middle' : 'prefix-only prompts'})\n\n`);
     if (!this.enabled) md.appendMarkdown('Inline completions are turned off.\n\n');
+    const point = state?.operatingPoint ?? null;
+    if (point !== null) md.appendMarkdown(`Decoding: ${escape(pointExplanation(point, this.calibration))}\n\n`);
+    if (this.calibration.state === 'running') {
+      const progress = this.calibration.progress;
+      md.appendMarkdown(`Calibrating this model on this device: ${progress?.phase ?? ''} (${Math.round((progress?.fraction ?? 0) * 100)}%), behind your completions.\n\n`);
+    }
     const s = this.last;
     if (s !== null) {
       md.appendMarkdown(
@@ -80,27 +96,16 @@ export class StatusBar implements vscode.Disposable {
           `| Time to first token | ${s.timeToFirstTokenMs.toFixed(0)} ms |`,
           `| Tokens/s | ${s.tokensPerSecond.toFixed(1)} (${s.generatedTokens} tokens) |`,
           `| Drafted / accepted | ${s.drafted} / ${s.accepted} (${percent(s.acceptanceRate)}) |`,
-          `| Speedup vs full decoding | ${s.estimatedSpeedup.toFixed(2)}× estimated from this run's draft/verify costs; ${s.speedup === null ? 'not measured at load' : `${s.speedup.toFixed(2)}× vs full-decoding tokens/s measured at load`} |`,
-          `| Mode | ${s.mode}, exit layer ${s.exitLayer}, draft length ${s.draftLength} |`,
+          `| This run vs full decoding | ${s.estimatedSpeedup.toFixed(2)}× estimated from its draft/verify costs; ${s.speedup === null ? 'not measured at load' : `${s.speedup.toFixed(2)}× vs full-decoding tokens/s measured at load`} |`,
+          `| Mode | ${s.mode === 'full' ? 'full decoding' : `${s.mode}, ${pointLabel(s)}`} |`,
           `| Prompt | ${s.promptTokens} tokens, ${s.promptCacheHitTokens} from cache |`,
           `| Device | ${escape(s.device)} |`,
         ].join('\n') + '\n\n',
       );
     }
-    md.appendMarkdown('Click for LayerSkip commands.');
+    md.appendMarkdown('Click for LayerSkip commands (Show Calibration draws every exit layer).');
     return md;
   }
-}
-
-/** "⚡ 38 ms · E6 · 72% · 2.1×" (full decoding has no exit layer or drafts: "⚡ 38 ms · full"). The speedup is
- * this run's estimate (see CompletionStats.estimatedSpeedup); the tooltip also shows the ratio to load-time decoding. */
-export function summary(s: CompletionStats): string {
-  const parts = [`⚡ ${s.latencyMs.toFixed(0)} ms`];
-  if (s.mode === 'full') parts.push('full');
-  else parts.push(`E${s.exitLayer}`);
-  if (s.mode === 'self-speculative' && s.drafted > 0) parts.push(percent(s.acceptanceRate));
-  if (s.mode === 'self-speculative') parts.push(`${s.estimatedSpeedup.toFixed(1)}×`);
-  return parts.join(' · ');
 }
 
 function percent(rate: number): string {

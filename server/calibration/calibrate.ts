@@ -66,9 +66,7 @@ export async function calibrate(input: CalibrationInput): Promise<CalibrationRes
   progress('timing', 0);
   const measured = await timeByGeneration(input, runUnit, candidates(predictions, TIMED_CANDIDATES), (f) => progress('timing', f));
 
-  const full = measured.find((m) => m.mode === 'full')!;
-  const fastest = measured.reduce((a, b) => (b.msPerToken < a.msPerToken ? b : a));
-  const chosen = fastest.mode !== 'full' && fastest.speedup >= MIN_GAIN ? fastest : full;
+  const chosen = chooseSetting(measured);
   const cpu = process.cpuUsage(cpuStart);
   return {
     ...input.identity,
@@ -83,6 +81,14 @@ export async function calibrate(input: CalibrationInput): Promise<CalibrationRes
     durationMs: performance.now() - started,
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
   };
+}
+
+/** The fastest timed setting, or full decoding (which `measured` must hold) unless a setting beats it by MIN_GAIN. */
+export function chooseSetting(measured: readonly TimedSetting[]): TimedSetting {
+  const full = measured.find((m) => m.mode === 'full');
+  if (full === undefined) throw new Error('full decoding was not timed');
+  const fastest = measured.reduce((a, b) => (b.msPerToken < a.msPerToken ? b : a));
+  return fastest.mode !== 'full' && fastest.speedup >= MIN_GAIN ? fastest : full;
 }
 
 /**
