@@ -22,18 +22,15 @@ export function isSlower(point: OperatingPoint | null): boolean {
 }
 
 export function statusText(last: CompletionStats | null, point: OperatingPoint | null, calibration: CalibrationStatus): StatusText {
-  const parts = ['⚡'];
-  if (last !== null) parts[0] = `⚡ ${last.latencyMs.toFixed(0)} ms`;
+  const items: string[] = [];
   if (point !== null) {
-    const items = [pointLabel(point)];
+    items.push(pointLabel(point));
     // full decoding is the reference: no ratio to show
     if (point.mode !== 'full' && point.speedup !== null) items.push(`${point.speedup.toFixed(point.speedup < 10 ? 1 : 0)}×${isSlower(point) ? ' slower' : ''}`);
-    parts.push(...items);
-  } else if (last === null) {
-    parts[0] = '⚡ LayerSkip';
   }
-  if (calibration.state === 'running') parts.push(`calibrating ${Math.round((calibration.progress?.fraction ?? 0) * 100)}%`);
-  return { text: parts.join(' · '), slower: isSlower(point) };
+  if (calibration.state === 'running') items.push(`calibrating ${Math.round((calibration.progress?.fraction ?? 0) * 100)}%`);
+  const text = last !== null ? [`⚡ ${last.latencyMs.toFixed(0)} ms`, ...items].join(' · ') : items.length > 0 ? `⚡ ${items.join(' · ')}` : '⚡ LayerSkip';
+  return { text, slower: isSlower(point) };
 }
 
 /** The tooltip's paragraph on the operating point: what it is, where it comes from, and what would help. */

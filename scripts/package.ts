@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { DEFAULT_MODEL_DIR } from '../server/protocol.js';
 
 export const repoRoot = path.resolve(__dirname, '..');
 
@@ -41,6 +42,10 @@ export function packageVsix(target: string): string {
   const binaryDir = ortBinaryDir(target);
   if (!fs.existsSync(path.join(repoRoot, 'dist', 'extension.js'))) {
     throw new Error('dist/extension.js is missing: run `npm run build` first');
+  }
+  // an extension without its model only shows an error once installed: never package one
+  if (!fs.existsSync(path.join(repoRoot, DEFAULT_MODEL_DIR, 'manifest.json'))) {
+    throw new Error(`the bundled model (${DEFAULT_MODEL_DIR}) is missing: run \`npm run setup-model\` (npm run package runs it first)`);
   }
   const allowlist = fs.readFileSync(path.join(repoRoot, '.vscodeignore'), 'utf8');
   if (!allowlist.includes(ignoreFileBinaryLine)) {

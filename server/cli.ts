@@ -4,6 +4,7 @@
 
 interface Command {
   summary: string;
+  usage: string;
   run: (args: string[]) => Promise<void>;
 }
 
@@ -19,7 +20,7 @@ const commands: Record<string, () => Promise<Command>> = {
 
 function usage(): string {
   const lines = Object.keys(commands).map((name) => `  layerskip ${name}`);
-  return ['usage: layerskip <command> [options]', '', 'commands:', ...lines].join('\n');
+  return ['usage: layerskip <command> [options]   (layerskip <command> --help: its options)', '', 'commands:', ...lines].join('\n');
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -31,6 +32,10 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   const command = await load();
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(`layerskip ${name}: ${command.summary}\n${command.usage}\n`);
+    return;
+  }
   await command.run(args);
 }
 

@@ -13,7 +13,7 @@ import { AdaptiveDebouncer } from '../../extension/debouncer.js';
 import { SuggestionCache } from '../../extension/suggestionCache.js';
 import { DEFAULT_MODEL_DIR, DEFAULT_SETTINGS } from '../protocol.js';
 import { createTestModelPackage } from './benchModel.js';
-import { LspSession, percentile, processUsage, textOf } from './replayClient.js';
+import { FIXED_DECODING, LspSession, percentile, processUsage, textOf } from './replayClient.js';
 
 interface KeystrokeOutcome {
   /** ms from the keystroke to the first ghost text; null when none appeared before the next keystroke. */
@@ -74,7 +74,7 @@ async function main(): Promise<void> {
   const uri = 'file:///replay/' + values.file.split('/').pop();
   const random = seededRandom(Number(values.seed));
 
-  const session = await LspSession.start(join(__dirname, 'server.js'), { modelPath: model.dir, maxNewTokens: Number(values['max-tokens']) }, true);
+  const session = await LspSession.start(join(__dirname, 'server.js'), { modelPath: model.dir, maxNewTokens: Number(values['max-tokens']), ...FIXED_DECODING }, true);
   const ready = await session.waitForPhase('ready', 300_000);
   await session.open(uri, text, 'typescript');
   const cache = new SuggestionCache();

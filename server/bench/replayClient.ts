@@ -16,11 +16,13 @@ import {
   type ProtocolConnection,
 } from 'vscode-languageserver-protocol/node';
 import {
+  CalibrationNotification,
   GeneratingNotification,
   GetStateRequest,
   SetSettingsRequest,
   StateNotification,
   StatsNotification,
+  type CalibrationStatus,
   type CompletionStats,
   type GeneratingParams,
   type InitializationOptions,
@@ -28,6 +30,13 @@ import {
   type ServerSettings,
   type ServerState,
 } from '../protocol.js';
+
+/**
+ * One fixed decoding for the replay and storm benchmarks and the LSP tests, comparable run to run: the
+ * self-speculative mode they exercise, and no calibration running behind the keystrokes (calibration's own tests
+ * turn it on).
+ */
+export const FIXED_DECODING: Partial<ServerSettings> = { mode: 'self-speculative', autoCalibrate: false };
 
 export interface Position {
   line: number;
@@ -38,6 +47,7 @@ export class LspSession {
   readonly states: ServerState[] = [];
   readonly stats: CompletionStats[] = [];
   readonly generating: boolean[] = [];
+  readonly calibrations: CalibrationStatus[] = [];
   stderr = '';
   private version = 0;
   private progressCounter = 0;
@@ -47,7 +57,7 @@ export class LspSession {
     readonly connection: ProtocolConnection,
   ) {}
 
-  static async start(serverScript: string, settings: Partial<ServerSettings>, clientProvidesInlineCompletion = false): Promise<LspSession> {
+  static async start(serverScript: string, settings: Partial<ServerSettings>, clientProvidesInlineCompletion = false, storagePath?: string): Promise<LspSession> {
     if (!existsSync(serverScript)) throw new Error(`${serverScript} is missing: run npm run build`);
     const child = spawn(process.execPath, [serverScript, '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'] });
     const connection = createProtocolConnection(new StreamMessageReader(child.stdout), new StreamMessageWriter(child.stdin));
@@ -56,9 +66,10 @@ export class LspSession {
     connection.onNotification(new ProtocolNotificationType<ServerState, void>(StateNotification), (state) => void session.states.push(state));
     connection.onNotification(new ProtocolNotificationType<CompletionStats, void>(StatsNotification), (stats) => void session.stats.push(stats));
     connection.onNotification(new ProtocolNotificationType<GeneratingParams, void>(GeneratingNotification), (p) => void session.generating.push(p.generating));
+    connection.onNotification(new ProtocolNotificationType<CalibrationStatus, void>(CalibrationNotification), (status) => void session.calibrations.push(status));
     connection.onNotification('window/logMessage', () => undefined);
     connection.listen();
-    const initializationOptions: InitializationOptions = { settings, clientProvidesInlineCompletion };
+    const initializationOptions: InitializationOptions = { settings, clientProvidesInlineCompletion, storagePath };
     const result = await connection.sendRequest('initialize', { processId: process.pid, rootUri: null, capabilities: {}, initializationOptions });
     session.capabilities = (result as { capabilities: Record<string, unknown> }).capabilities;
     await connection.sendNotification('initialized', {});
@@ -100,7 +111,7 @@ export class LspSession {
   async complete(
     uri: string,
     position: Position,
-    options: { cancel?: CancellationTokenSource; onPartial?: (items: InlineCompletionItem[]) => void } = {},
+    options: { cancel?: CancellationTokenSource; onPartial?: (items: InlineCompletionItem[]) => void; automatic?: boolean } = {},
   ): Promise<InlineCompletionList> {
     const partialResultToken = options.onPartial ? `partial-${++this.progressCounter}` : undefined;
     const progress = partialResultToken && options.onPartial
@@ -109,7 +120,12 @@ export class LspSession {
     try {
       const result = await this.connection.sendRequest(
         InlineCompletionRequest.type,
-        { textDocument: { uri }, position, context: { triggerKind: InlineCompletionTriggerKind.Invoked }, partialResultToken },
+        {
+          textDocument: { uri },
+          position,
+          context: { triggerKind: options.automatic ? InlineCompletionTriggerKind.Automatic : InlineCompletionTriggerKind.Invoked },
+          partialResultToken,
+        },
         options.cancel?.token,
       );
       if (result === null || result === undefined) return { items: [] };

@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_MODEL_DIR } from '../protocol.js';
 import { createTestModelPackage } from './benchModel.js';
-import { LspSession, percentile, processUsage, textOf } from './replayClient.js';
+import { FIXED_DECODING, LspSession, percentile, processUsage, textOf } from './replayClient.js';
 
 const DOCUMENT = 'export function total(items: { price: number }[]): number {\n  let sum = 0;\n  for (const item of items) {\n    ';
 const TYPED = 'sum += item.price;\n    if (sum > 1000) break;\n    ';
@@ -25,7 +25,7 @@ async function main(): Promise<void> {
   const model = values.model !== undefined
     ? { dir: resolve(values.model), description: values.model }
     : existsSync(join(bundled, 'manifest.json')) ? { dir: bundled, description: `bundled default model (${bundled})` } : await createTestModelPackage();
-  const session = await LspSession.start(join(__dirname, 'server.js'), { modelPath: model.dir }, true);
+  const session = await LspSession.start(join(__dirname, 'server.js'), { modelPath: model.dir, ...FIXED_DECODING }, true);
   await session.waitForPhase('ready', 300_000);
   const pid = session.process.pid ?? 0;
   const uri = 'file:///storm/total.ts';

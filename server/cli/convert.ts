@@ -18,6 +18,7 @@ const USAGE =
 
 export const command = {
   summary: 'convert a Hugging Face Llama checkpoint into a LayerSkip model package',
+  usage: USAGE,
   async run(args: string[]): Promise<void> {
     const { values, positionals } = parseArgs({
       args,

@@ -136,4 +136,4 @@ async function run(args: string[]): Promise<void> {
   }
 }
 
-export const command = { summary: 'download a checkpoint from the Hugging Face Hub and convert it', run };
+export const command = { summary: 'download a checkpoint from the Hugging Face Hub and convert it', usage: USAGE, run };

@@ -69,6 +69,7 @@ export function formatStats(result: GenerationResult): string {
 
 export const command = {
   summary: 'generate text with full, early-exit or self-speculative decoding (streams text, prints stats)',
+  usage: USAGE,
   async run(args: string[]): Promise<void> {
     const { values } = parseArgs({ args, options: OPTIONS });
     if (!values.model) throw new Error(`--model is required\n${USAGE}`);

@@ -4,11 +4,14 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readManifest } from '../model/manifest.js';
 
+const USAGE = 'usage: layerskip info <package-dir> [--json]';
+
 export const command = {
   summary: 'describe a LayerSkip model package',
+  usage: USAGE,
   async run(args: string[]): Promise<void> {
     const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean', default: false } } });
-    if (positionals.length !== 1) throw new Error('usage: layerskip info <package-dir> [--json]');
+    if (positionals.length !== 1) throw new Error(USAGE);
     const dir = positionals[0];
     const manifest = readManifest(dir);
     if (values.json) {

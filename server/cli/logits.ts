@@ -25,6 +25,7 @@ function topK(row: Float32Array, k: number): { id: number; logit: number }[] {
 
 export const command = {
   summary: 'print top-k logits after any exit layer (JSON)',
+  usage: USAGE,
   async run(args: string[]): Promise<void> {
     const { values } = parseArgs({
       args,

@@ -48,4 +48,4 @@ async function run(args: string[]): Promise<void> {
   }
 }
 
-export const command = { summary: 'list or remove installed model packages; list known LayerSkip checkpoints', run };
+export const command = { summary: 'list or remove installed model packages; list known LayerSkip checkpoints', usage: USAGE, run };

@@ -7,11 +7,10 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { vsixPath } from '../../scripts/package.js';
 import { tinyModelPackage } from '../integration/lsp-harness.js';
-import { repoRoot, withEditor, type Editor } from './support/editor.js';
+import { MODEL_READY, repoRoot, withEditor, type Editor } from './support/editor.js';
 
 const GHOST = '.ghost-text-decoration, .ghost-text';
 const LATENCY = /⚡ \d+ ms · E(\d+)/;
-
 /** The ghost text on screen: VS Code renders it in several spans (one per syntax-coloured piece). */
 async function ghostText(editor: Editor, timeoutMs: number): Promise<string[]> {
   const ghosts = editor.page.locator(GHOST);
@@ -29,10 +28,11 @@ void test('typing shows model ghost text, Tab accepts it, the status bar and Set
       name: 'completion-ghost-text',
       vsix: vsixPath(),
       files: { 'main.ts': 'function add(a: number, b: number): number {\n  return a + b;\n}\n\nconst total = ' },
-      settings: { 'layerskip.modelPath': modelPath, 'layerskip.maxNewTokens': 12, 'editor.inlineSuggest.enabled': true },
+      // self-speculation at the recommended E, no calibration: this test is about the ghost text and Set Exit Layer
+      settings: { 'layerskip.modelPath': modelPath, 'layerskip.maxNewTokens': 12, 'editor.inlineSuggest.enabled': true, 'layerskip.mode': 'self-speculative', 'layerskip.autoCalibrate': false },
     },
     async (editor) => {
-      await editor.waitForStatusBarItem(/⚡ LayerSkip/, 60_000); // ready: the model loaded
+      await editor.waitForStatusBarItem(MODEL_READY, 60_000); // ready: the model loaded
       await editor.openFile('main.ts');
       await editor.page.waitForTimeout(1000); // let the editor's widgets attach, as a person would before typing
       await editor.page.keyboard.press('Control+End');
@@ -87,17 +87,17 @@ void test('the bundled default model suggests code in a Python file', async () =
       name: 'completion-bundled-model',
       vsix: vsixPath(),
       files: { 'fib.py': 'def fibonacci(n):\n    """Return the n-th Fibonacci number."""\n    if n < 2:\n        return n\n    return ' },
-      settings: { 'editor.inlineSuggest.enabled': true },
+      settings: { 'editor.inlineSuggest.enabled': true, 'layerskip.autoCalibrate': false },
     },
     async (editor) => {
-      await editor.waitForStatusBarItem(/⚡ LayerSkip/, 120_000);
+      await editor.waitForStatusBarItem(MODEL_READY, 120_000);
       await editor.openFile('fib.py');
       await editor.page.waitForTimeout(1000);
       await editor.page.keyboard.press('Control+End');
       await editor.page.keyboard.press('Alt+\\');
       const shown = (await ghostText(editor, 60_000)).join('');
       assert.ok(shown.trim().length > 0);
-      const latency = await editor.waitForStatusBarItem(LATENCY, 10_000);
+      const latency = await editor.waitForStatusBarItem(/⚡ \d+ ms · full/, 10_000);
       await editor.screenshot('ghost-text');
       process.stdout.write(`# bundled model suggested ${JSON.stringify(shown)}; status bar: ${latency.label.split(',')[0]}\n`);
     },

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
 import { vsixPath } from '../../scripts/package.js';
 import { tinyModelPackage } from '../integration/lsp-harness.js';
-import { withEditor, type Editor } from './support/editor.js';
+import { MODEL_READY, withEditor, type Editor } from './support/editor.js';
 
 /** Pid of the LSP server that this editor's extension started (its path is unique to the test's extensions dir). */
 function serverPid(editor: Editor): number | null {
@@ -33,15 +33,15 @@ void test('a killed server is restarted; after 5 deaths in 3 minutes it stays do
       name: 'completion-restart',
       vsix: vsixPath(),
       files: { 'main.ts': 'const total = ' },
-      settings: { 'layerskip.modelPath': modelPath, 'layerskip.maxNewTokens': 8 },
+      settings: { 'layerskip.modelPath': modelPath, 'layerskip.maxNewTokens': 8, 'layerskip.autoCalibrate': false },
     },
     async (editor) => {
-      await editor.waitForStatusBarItem(/⚡ LayerSkip/, 60_000);
+      await editor.waitForStatusBarItem(MODEL_READY, 60_000);
       let pid = await waitForNewServer(editor, null);
       for (let death = 1; death <= 5; death++) {
         process.kill(pid, 'SIGKILL');
         pid = await waitForNewServer(editor, pid);
-        await editor.waitForStatusBarItem(/⚡ LayerSkip/, 30_000); // restarted and the model loaded again
+        await editor.waitForStatusBarItem(MODEL_READY, 30_000); // restarted and the model loaded again
       }
       await editor.screenshot('restarted-5-times');
       process.kill(pid, 'SIGKILL');
@@ -53,7 +53,7 @@ void test('a killed server is restarted; after 5 deaths in 3 minutes it stays do
 
       await editor.runCommand('LayerSkip: Restart Server');
       await waitForNewServer(editor, null);
-      await editor.waitForStatusBarItem(/⚡ LayerSkip/, 30_000);
+      await editor.waitForStatusBarItem(MODEL_READY, 30_000);
       await editor.openFile('main.ts');
       await editor.page.waitForTimeout(1000);
       await editor.page.keyboard.press('Control+End');

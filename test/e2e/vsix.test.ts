@@ -47,8 +47,8 @@ void test('the installed .vsix holds only runtime files, and its onnxruntime-nod
       /^readme\.md$/i,
       /^LICENSE(\.txt)?$/,
       /^\.vsixmanifest$/, // written by VS Code on install
-      /^dist\/[^/]+\.js$/,
-      /^media\//,
+      /^dist\/(extension|server|engineWorker|cli)\.js$/, // no benchmark bundle ships
+      /^media\/(models\/default\/[^/]+|draft-corpus\.txt|icon\.png)$/,
       /^node_modules\/onnxruntime-common\/(package\.json|dist\/cjs\/([^/]+\.js|package\.json))$/,
       /^node_modules\/onnxruntime-node\/(package\.json|dist\/[^/]+\.js)$/,
       new RegExp(`^${ortBinaries}/[^/]+$`),
@@ -56,6 +56,11 @@ void test('the installed .vsix holds only runtime files, and its onnxruntime-nod
     assert.deepEqual(files.filter((file) => !runtimeFile.some((pattern) => pattern.test(file))), [], 'unexpected files');
     for (const required of [
       'dist/extension.js',
+      'dist/server.js',
+      'dist/engineWorker.js',
+      'media/models/default/manifest.json',
+      'media/draft-corpus.txt',
+      'media/icon.png',
       `${ortBinaries}/onnxruntime_binding.node`,
     ]) {
       assert.ok(files.includes(required), `missing ${required}`);

@@ -3,7 +3,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { LspSession as Session } from '../../server/bench/replayClient.js';
+import { FIXED_DECODING, LspSession as Session } from '../../server/bench/replayClient.js';
 import { convertCheckpoint } from '../../server/model/convert.js';
 import type { ServerSettings } from '../../server/protocol.js';
 import { generateCheckpoint, type Family } from '../support/checkpoints.js';
@@ -33,8 +33,9 @@ export function tinyModelPackage(family: Family = 'codellama', numLayers = 6): P
   return dir;
 }
 
+/** Sessions start in FIXED_DECODING unless `settings` say otherwise; `storagePath` keeps calibrations out of the user's cache. */
 export const LspSession = {
-  start: (settings: Partial<ServerSettings>, clientProvidesInlineCompletion = false): Promise<Session> =>
-    Session.start(serverScript, settings, clientProvidesInlineCompletion),
+  start: (settings: Partial<ServerSettings>, clientProvidesInlineCompletion = false, storagePath = mkdtempSync(join(tmpdir(), 'layerskip-storage-'))): Promise<Session> =>
+    Session.start(serverScript, { ...FIXED_DECODING, ...settings }, clientProvidesInlineCompletion, storagePath),
 };
 export type LspSession = Session;

@@ -17,7 +17,7 @@ void test('the status bar shows latency, the operating point and its calibrated 
   assert.deepEqual(statusText(last, point({}), done), { text: '⚡ 180 ms · E6 d2 · 1.8×', slower: false });
   const full = point({ mode: 'full', exitLayer: null, draftLength: null, speedup: 1 });
   assert.equal(statusText(last, full, done).text, '⚡ 180 ms · full');
-  assert.equal(statusText(null, full, done).text, '⚡ · full');
+  assert.equal(statusText(null, full, done).text, '⚡ full');
   assert.equal(statusText(null, null, done).text, '⚡ LayerSkip');
   const running: CalibrationStatus = { state: 'running', progress: { phase: 'costs', fraction: 0.42 }, result: null, message: '' };
   assert.equal(statusText(last, point({ mode: 'full', exitLayer: null, draftLength: null, source: 'uncalibrated', speedup: null }), running).text, '⚡ 180 ms · full · calibrating 42%');

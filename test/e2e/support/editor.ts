@@ -29,6 +29,8 @@ export const repoRoot = path.resolve(__dirname, '..', '..', '..');
 export const e2eToolsDir = process.env.LAYERSKIP_E2E_DIR ?? path.join(repoRoot, '.e2e');
 export const codeServerBin = path.join(e2eToolsDir, 'node_modules', '.bin', 'code-server');
 export const chromiumPath = process.env.LAYERSKIP_CHROMIUM ?? '/usr/bin/chromium';
+/** The LayerSkip status bar item once the model is ready: its operating point ("⚡ full", "⚡ E2 d6"). */
+export const MODEL_READY = /^⚡ (full|E\d+)/;
 export const testOutputRoot = path.join(repoRoot, 'test-output', 'e2e');
 
 // Settings that keep a fresh profile quiet and deterministic (no welcome page, trust prompt, update checks, git).
@@ -53,7 +55,13 @@ export interface Locator {
   isVisible(): Promise<boolean>;
   evaluateAll<R>(pageFunction: (elements: unknown[]) => R): Promise<R>;
 }
+/** A frame inside the page (a webview's iframes). */
+export interface FrameLocator {
+  frameLocator(selector: string): FrameLocator;
+  locator(selector: string): Locator;
+}
 export interface Page {
+  frameLocator(selector: string): FrameLocator;
   goto(url: string, options?: { waitUntil?: 'load' | 'domcontentloaded'; timeout?: number }): Promise<unknown>;
   locator(selector: string): Locator;
   keyboard: { press(key: string): Promise<void>; type(text: string, options?: { delay?: number }): Promise<void> };
