@@ -76,8 +76,9 @@ export function speedupChart(result: CalibrationResult): string {
   const yOf = (d: number): number => top + (drafts.length - 1 - drafts.indexOf(d)) * cellH;
   for (const p of result.predicted) {
     const faster = p.speedup >= 1;
-    // opacity grows with the distance from 1x: red below (slower), green above, up to the best speedup / down to 0.5x
-    const strength = faster ? (p.speedup - 1) / (best - 1) : Math.min(1, (1 - p.speedup) / 0.5);
+    // opacity grows with the distance from 1x: green above (up to the best speedup), red below (down to 0.5x, and
+    // paler: slower settings are the background, the faster ones what the eye should find)
+    const strength = faster ? (p.speedup - 1) / (best - 1) : 0.55 * Math.min(1, (1 - p.speedup) / 0.5);
     const fill = faster ? 'var(--vscode-charts-green, #388a34)' : 'var(--vscode-charts-red, #e51400)';
     const timed = result.measured.find((m) => m.mode === 'self-speculative' && m.exitLayer === p.exitLayer && m.draftLength === p.draftLength);
     const title = `E${p.exitLayer} d${p.draftLength}: ${p.speedup.toFixed(2)}× full decoding predicted (${p.tokensPerStep.toFixed(2)} tokens a step)` + (timed ? `, ${timed.speedup.toFixed(2)}× timed` : '') + ' — click to use it';

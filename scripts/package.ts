@@ -64,7 +64,9 @@ export function packageVsix(target: string): string {
     const vsce = path.join(repoRoot, 'node_modules', '@vscode', 'vsce', 'vsce');
     const result = spawnSync(
       process.execPath,
-      [vsce, 'package', '--target', target, '--ignoreFile', ignoreFile, '--out', partial, '--allow-missing-repository'],
+      // README pictures stay relative links to docs/images/ (shipped): the editor shows the README from the installed
+      // folder, and there is no public repository to rewrite them to
+      [vsce, 'package', '--target', target, '--ignoreFile', ignoreFile, '--out', partial, '--allow-missing-repository', '--no-rewrite-relative-links'],
       { cwd: repoRoot, stdio: ['ignore', 'inherit', 'inherit'] },
     );
     if (result.status !== 0) {

@@ -49,6 +49,7 @@ void test('the installed .vsix holds only runtime files, and its onnxruntime-nod
       /^\.vsixmanifest$/, // written by VS Code on install
       /^dist\/(extension|server|engineWorker|cli)\.js$/, // no benchmark bundle ships
       /^media\/(models\/default\/[^/]+|draft-corpus\.txt|icon\.png)$/,
+      /^docs\/images\/[^/]+\.png$/,
       /^node_modules\/onnxruntime-common\/(package\.json|dist\/cjs\/([^/]+\.js|package\.json))$/,
       /^node_modules\/onnxruntime-node\/(package\.json|dist\/[^/]+\.js)$/,
       new RegExp(`^${ortBinaries}/[^/]+$`),

@@ -53,6 +53,7 @@ export interface Locator {
   getAttribute(name: string): Promise<string | null>;
   innerText(): Promise<string>;
   isVisible(): Promise<boolean>;
+  scrollIntoViewIfNeeded(): Promise<void>;
   evaluateAll<R>(pageFunction: (elements: unknown[]) => R): Promise<R>;
 }
 /** A frame inside the page (a webview's iframes). */
