@@ -15,14 +15,15 @@ import { codeSample, MIN_USER_TOKENS, WINDOW_TOKENS } from '../../server/calibra
 import { agreementRate, measureExitAgreement } from '../../server/calibration/exitAgreement.js';
 import { candidates, predictSpeedups, replaySpeculation } from '../../server/calibration/speedupModel.js';
 import { speculativeStepMs, verifyRemainderMs, type StepCosts } from '../../server/calibration/stepCosts.js';
+import { Calibrations } from '../../server/completion/calibrations.js';
 import { operatingPoint } from '../../server/completion/operatingPoint.js';
 import { argmaxRows, logitsAfterLayer } from '../../server/model/backendHelpers.js';
 import { convertCheckpoint } from '../../server/model/convert.js';
 import { OnnxBackend } from '../../server/model/onnxBackend.js';
 import { ReferenceBackend } from '../../server/model/referenceBackend.js';
-import { DEFAULT_SETTINGS, type ModelSummary, type TimedSetting } from '../../server/protocol.js';
+import { DEFAULT_SETTINGS, type CalibrationResult, type CalibrationStatus, type ModelSummary, type TimedSetting } from '../../server/protocol.js';
 import { generateCheckpoint } from '../support/checkpoints.js';
-import { calibrationResult } from './calibration-fixtures.js';
+import { calibrationResult, fakeCalibrationTarget, noCalibrations } from './calibration-fixtures.js';
 import { randomPrompts } from './engine-fixtures.js';
 
 void describe('every exit layer in one pass, on an ONNX package with a draft head over 100 tokens', () => {
@@ -201,4 +202,38 @@ void test('the operating point: auto is full until calibrated, then the choice; 
   const fullChosen = calibrationResult(8, [], { mode: 'full', exitLayer: null, draftLength: null, speedup: 1 });
   assert.equal(operatingPoint(auto, model, fullChosen).mode, 'full');
   assert.equal(operatingPoint({ ...speculative, exitLayer: 12 }, model, null).exitLayer, 6, "another model's layer is ignored");
+});
+
+void test('the server runs one calibration at a time, keeps it, and a cancelled or replaced one no longer speaks', async () => {
+  const sources = noCalibrations();
+  const statuses: CalibrationStatus[] = [];
+  const calibrations = new Calibrations(sources, (s) => statuses.push(s), () => undefined);
+  const result = calibrationResult(8, [], { mode: 'full', exitLayer: null, draftLength: null, speedup: 1 });
+  const pending: { resolve: (r: CalibrationResult) => void; reject: (e: Error) => void; signal: AbortSignal }[] = [];
+  const target = fakeCalibrationTarget(
+    (_request, { signal, onProgress }) =>
+      new Promise((resolve, reject) => {
+        onProgress({ phase: 'agreement', fraction: 0.25 });
+        pending.push({ resolve, reject, signal });
+      }),
+  );
+  calibrations.modelReady(target, false);
+  assert.equal(calibrations.current.state, 'none', 'nothing stored, nothing started');
+  const first = calibrations.start();
+  assert.equal(calibrations.start(), first, 'a second request joins the running calibration');
+  assert.deepEqual(calibrations.current.progress, { phase: 'agreement', fraction: 0.25 });
+  calibrations.cancel();
+  assert.equal(pending[0].signal.aborted, true);
+  assert.deepEqual([calibrations.current.state, calibrations.current.message], ['none', 'cancelled']);
+  pending[0].reject(new Error('aborted'));
+  await assert.rejects(first);
+  assert.equal(calibrations.current.message, 'cancelled', 'the cancelled run does not overwrite the status');
+  const second = calibrations.start();
+  pending[1].resolve(result);
+  assert.equal(await second, result);
+  assert.equal(calibrations.current.state, 'done');
+  assert.deepEqual(sources.store.load(target.key), result, 'kept for the next start');
+  calibrations.modelReady(target, true);
+  assert.deepEqual([calibrations.current.state, pending.length], ['done', 2], 'the stored calibration is reused, none runs');
+  assert.ok(statuses.some((s) => s.state === 'running'));
 });
