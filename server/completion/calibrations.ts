@@ -30,7 +30,9 @@ const NONE: CalibrationStatus = { state: 'none', progress: null, result: null, m
 export class Calibrations {
   private status: CalibrationStatus = NONE;
   private target: CalibrationTarget | null = null;
-  private running: { controller: AbortController; result: Promise<CalibrationResult> } | null = null;
+  /** The calibration that runs: its result, and its controller (set before the call starts it). */
+  private running: Promise<CalibrationResult> | null = null;
+  private runningController: AbortController | null = null;
 
   constructor(
     private readonly sources: CalibrationSources,
@@ -60,32 +62,34 @@ export class Calibrations {
 
   /** Starts a calibration of the ready model, or joins the one running. */
   start(): Promise<CalibrationResult> {
-    if (this.running !== null) return this.running.result;
+    if (this.running !== null) return this.running;
     const target = this.target;
     if (target === null) return Promise.reject(new Error('no model is loaded to calibrate'));
     const controller = new AbortController();
     const request: CalibrationRequest = { texts: this.sources.texts(), bundled: this.sources.bundled, modelName: target.modelName };
     const previous = this.status.result;
-    // a calibration that was cancelled or replaced no longer speaks for the status
-    const current = (): boolean => this.running?.controller === controller;
     this.setStatus({ state: 'running', progress: { phase: 'agreement', fraction: 0 }, result: previous, message: '' });
+    // a calibration that was cancelled or replaced no longer speaks for the status (the running one is known before
+    // the call: progress may come at once)
+    this.runningController = controller;
+    const current = (): boolean => this.runningController === controller;
     const result = target.calibrate(request, {
       signal: controller.signal,
       onProgress: (progress) => {
         if (current()) this.setStatus({ ...this.status, progress });
       },
     });
-    this.running = { controller, result };
+    this.running = result;
     result.then(
       (calibration) => {
         if (!current()) return;
-        this.running = null;
+        this.stopped();
         this.sources.store.save(target.key, calibration);
         this.setStatus({ state: 'done', progress: null, result: calibration, message: '' });
       },
       (error: unknown) => {
         if (!current()) return;
-        this.running = null;
+        this.stopped();
         const message = error instanceof Error ? error.message : String(error);
         this.log(`calibration failed: ${message}`);
         this.setStatus({ state: previous ? 'done' : 'failed', progress: null, result: previous, message });
@@ -96,12 +100,17 @@ export class Calibrations {
 
   /** Cancels the calibration that runs, if any; the previous result (if any) stays. */
   cancel(): void {
-    const running = this.running;
-    if (running === null) return;
-    this.running = null;
-    running.controller.abort();
+    const controller = this.runningController;
+    if (controller === null) return;
+    this.stopped();
+    controller.abort();
     const result = this.status.result;
     this.setStatus({ state: result ? 'done' : 'none', progress: null, result, message: 'cancelled' });
+  }
+
+  private stopped(): void {
+    this.running = null;
+    this.runningController = null;
   }
 
   private setStatus(status: CalibrationStatus): void {
