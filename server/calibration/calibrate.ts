@@ -94,7 +94,8 @@ export function chooseSetting(measured: readonly TimedSetting[]): TimedSetting {
 /**
  * Greedy generation from prompts cut from the sample, for each candidate and full decoding, in interleaved rounds
  * (A B C full, then full C B A: a drift of the machine's speed hits every setting alike, and neighbours share their
- * sessions). ms per token counts decoding only (prefill excluded); a generation preempted by a completion is run again.
+ * sessions). ms per token counts decoding only (prefill excluded), the median of the setting's generations; a
+ * generation preempted by a completion is run again.
  */
 async function timeByGeneration(
   input: CalibrationInput,
@@ -108,7 +109,9 @@ async function timeByGeneration(
     ...predicted.map(({ exitLayer, draftLength }) => ({ mode: 'self-speculative' as const, exitLayer, draftLength })),
     { mode: 'full', exitLayer: null, draftLength: null },
   ];
-  const totals = settings.map(() => ({ ms: 0, tokens: 0 }));
+  // ms per token of each generation: the median over prompts and rounds is the setting's figure, so that one
+  // generation slowed by another process on the machine does not decide
+  const samples: number[][] = settings.map(() => []);
   const runs = TIMING_ROUNDS * settings.length * prompts.length;
   let done = 0;
   for (let round = 0; round < TIMING_ROUNDS; round++) {
@@ -121,17 +124,23 @@ async function timeByGeneration(
         for (;;) {
           const result = await runUnit((signal) => engine.generate(prompt, params, { signal }));
           if (result.stopReason === 'cancelled') continue;
-          totals[i].ms += result.stats.totalMs - result.stats.prefillMs;
-          totals[i].tokens += result.stats.generatedTokens;
+          if (result.stats.generatedTokens > 0) samples[i].push((result.stats.totalMs - result.stats.prefillMs) / result.stats.generatedTokens);
           break;
         }
         onProgress(++done / runs);
       }
     }
   }
-  const msPerToken = totals.map((t) => t.ms / Math.max(1, t.tokens));
-  const fullMs = msPerToken[settings.length - 1];
-  return settings.map((s, i) => ({ ...s, msPerToken: msPerToken[i], speedup: fullMs / msPerToken[i] }));
+  // a setting that generated nothing (the model ended every prompt at once) has no figure and is left out
+  if (samples[settings.length - 1].length === 0) throw new Error('the model generated no token from any timing prompt');
+  const fullMs = median(samples[settings.length - 1]);
+  return settings.flatMap((s, i) => (samples[i].length === 0 ? [] : [{ ...s, msPerToken: median(samples[i]), speedup: fullMs / median(samples[i]) }]));
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
 /** Up to TIMING_PROMPTS prompts: the start of the longest windows, each long enough to leave context to complete. */
