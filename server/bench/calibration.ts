@@ -1,14 +1,15 @@
 // `npm run bench:calibration [-- --model <package>] [--threads N] [--exit-layers 1,4,8] [--drafts 1,2,3,4,6,8] [--out FILE]`
 // Checks the calibration against a brute-force sweep: calibrates (bundled code sample), then times every (E, d) of the
-// sweep by real generation on the benchmark's own prompts (other text than the calibration's), each exit layer between
+// sweep by real generation on the benchmark's own prompts (other text than the calibration's; those the model ends at
+// once are replaced by later pieces of the bundled sample), each exit layer between
 // two timings of full decoding, and reports the chosen setting's measured speedup next to the best measured one. Without --model it builds the random
 // test model with quiet late layers (benchModel.ts).
-import { writeFileSync } from 'node:fs';
-import { basename, resolve } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runAtOnce } from '../calibration/backgroundGate.js';
 import { calibratePackage } from '../calibration/calibratePackage.js';
-import { bundledSample } from '../calibration/codeSample.js';
+import { BUNDLED_SAMPLE, BUNDLED_SAMPLE_CHARS, bundledSample } from '../calibration/codeSample.js';
 import { formatCalibration } from '../cli/calibrate.js';
 import type { Engine, GenerationParams } from '../engine/engine.js';
 import { loadPackageEngine } from '../engine/loadPackage.js';
@@ -17,6 +18,9 @@ import { PROMPTS, promptTokens } from './prompts.js';
 
 const SWEEP_PROMPTS = 6;
 const NEW_TOKENS = 32;
+/** A sweep prompt must let full decoding run this long (some models end some prompts at once). */
+const MIN_CONTINUATION = 16;
+const SAMPLE_PROMPT_CHARS = 1200;
 
 interface Timed {
   label: string;
@@ -36,6 +40,27 @@ async function msPerToken(engine: Engine, prompts: number[][], params: Partial<G
     tokens += stats.generatedTokens;
   }
   return ms / Math.max(1, tokens);
+}
+
+/**
+ * The benchmark's prompts that full decoding continues for MIN_CONTINUATION tokens, topped up with pieces of the
+ * bundled code sample past the part the calibration reads: SWEEP_PROMPTS prompts of other text than the calibration's.
+ */
+async function sweepPrompts(engine: Engine): Promise<number[][]> {
+  const { config } = engine.info();
+  const sample = readFileSync(join(resolve(__dirname, '..'), BUNDLED_SAMPLE), 'utf8').slice(BUNDLED_SAMPLE_CHARS);
+  const candidates = [
+    ...PROMPTS.map((p) => promptTokens(engine, p)),
+    ...Array.from({ length: SWEEP_PROMPTS }, (_, i) => [...(config.bosTokenId === null ? [] : [config.bosTokenId]), ...engine.tokenize(sample.slice(i * SAMPLE_PROMPT_CHARS, (i + 1) * SAMPLE_PROMPT_CHARS))]),
+  ];
+  const prompts: number[][] = [];
+  for (const prompt of candidates) {
+    if (prompts.length === SWEEP_PROMPTS) break;
+    const { tokens } = await engine.generate(prompt, { mode: 'full', maxNewTokens: MIN_CONTINUATION, temperature: 0 });
+    if (tokens.length === MIN_CONTINUATION) prompts.push(prompt);
+  }
+  if (prompts.length === 0) throw new Error(`full decoding ends every prompt within ${MIN_CONTINUATION} tokens: nothing to time`);
+  return prompts;
 }
 
 async function main(): Promise<void> {
@@ -67,7 +92,7 @@ async function main(): Promise<void> {
 
     const layers = values['exit-layers']?.split(',').map(Number) ?? Array.from({ length: config.numLayers - 1 }, (_, i) => i + 1);
     const drafts = values.drafts.split(',').map(Number);
-    const prompts = PROMPTS.slice(0, SWEEP_PROMPTS).map((p) => promptTokens(engine, p));
+    const prompts = await sweepPrompts(engine);
     const chosen = calibration.chosen;
     const groups = new Map(layers.map((E) => [E, drafts]));
     if (chosen.mode !== 'full' && !groups.get(chosen.exitLayer!)?.includes(chosen.draftLength!)) {

@@ -17,7 +17,7 @@ const MIN_WINDOW_TOKENS = 32;
 /** Where the bundled sample is, relative to the package (extension) root: the code the draft vocabulary came from. */
 export const BUNDLED_SAMPLE = 'media/draft-corpus.txt';
 /** Characters of the bundled sample read (it is ~180 KB; a few thousand tokens are all that is used). */
-const BUNDLED_SAMPLE_CHARS = 24_000;
+export const BUNDLED_SAMPLE_CHARS = 24_000;
 
 export interface SampleText {
   /** File name or URI, for the report. */

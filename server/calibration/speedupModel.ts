@@ -64,12 +64,23 @@ export function layerTable(agreement: ExitAgreement, costs: StepCosts): { exitLa
   }));
 }
 
-/** The best few settings to time by real generation: the best d of each exit layer, best first, `count` of them. */
+/**
+ * The settings to time by real generation, `count` of them: the best d of each of the best count - 1 exit layers, and
+ * the runner-up d at the best exit layer (a hedge: a draft cost predicted a little high or low moves the best d first).
+ */
 export function candidates(predictions: readonly Prediction[], count: number): Prediction[] {
   const bestPerLayer = new Map<number, Prediction>();
   for (const p of predictions) {
     const best = bestPerLayer.get(p.exitLayer);
     if (best === undefined || p.speedup > best.speedup) bestPerLayer.set(p.exitLayer, p);
   }
-  return [...bestPerLayer.values()].sort((a, b) => b.speedup - a.speedup).slice(0, count);
+  const layers = [...bestPerLayer.values()].sort((a, b) => b.speedup - a.speedup);
+  if (layers.length === 0 || count < 1) return [];
+  const chosen = layers.slice(0, Math.max(1, count - 1));
+  const top = chosen[0];
+  const runnerUp = predictions
+    .filter((p) => p.exitLayer === top.exitLayer && p.draftLength !== top.draftLength)
+    .reduce<Prediction | null>((a, b) => (a === null || b.speedup > a.speedup ? b : a), null);
+  if (count > 1 && runnerUp !== null) chosen.push(runnerUp);
+  return chosen.length < count ? [...chosen, ...layers.slice(chosen.length, count)].slice(0, count) : chosen;
 }

@@ -2,8 +2,8 @@
 //   draft token at E          = draft.fixedMs + draft.perLayerMs * E                 (layers [0, E) + the draft head)
 //   verification of r rows    = remainder.fixedMs[r] + remainder.perLayerMs[r] * (L - E)   (layers [E, L) + full head)
 //   full token                = measured directly (layers [0, L) + the full head, one call)
-// Two exit layers are measured and the lines drawn through them: call overhead and the heads are the fixed parts, the
-// layers the slope. Every figure is the median of several timed calls after a warm-up, at a context as long as a
+// Three exit layers are measured and least-squares lines fitted through them: call overhead and the heads are the
+// fixed parts, the layers the slope (a third point halves the damage one noisy timing does to the slope). Every figure is the median of several timed calls after a warm-up, at a context as long as a
 // completion's prompt, with the cache rolled back after each call.
 import { planFor, type LayerBackend } from '../backend/layerBackend.js';
 import { newKvCache, type KvCache } from '../backend/kvCache.js';
@@ -54,11 +54,22 @@ export function speculativeStepMs(costs: StepCosts, exitLayer: number, draftLeng
   return (draftLength + 1) * draftTokenMs(costs, exitLayer) + verifyRemainderMs(costs, exitLayer, draftLength + 1);
 }
 
-/** The two exit layers whose costs are timed: a quarter and three quarters of the way up (distinct when L >= 3). */
-export function timedExitLayers(numLayers: number): [number, number] {
-  const low = Math.max(1, Math.round(numLayers / 4));
-  const high = Math.min(numLayers - 1, Math.max(low + 1, Math.round((3 * numLayers) / 4)));
-  return [low, Math.max(low, high)];
+/** The exit layers whose costs are timed: a quarter, half and three quarters of the way up (distinct ones only). */
+export function timedExitLayers(numLayers: number): number[] {
+  const at = (fraction: number): number => Math.min(numLayers - 1, Math.max(1, Math.round(numLayers * fraction)));
+  return [...new Set([at(0.25), at(0.5), at(0.75)])];
+}
+
+/** The least-squares line through (x, y) points, its intercept and slope kept >= 0 (costs are never negative). */
+export function fitLine(xs: readonly number[], ys: readonly number[]): Line {
+  const n = xs.length;
+  const meanX = xs.reduce((a, b) => a + b, 0) / n;
+  const meanY = ys.reduce((a, b) => a + b, 0) / n;
+  const sxx = xs.reduce((a, x) => a + (x - meanX) ** 2, 0);
+  if (sxx === 0) return { fixedMs: 0, perLayerMs: meanY / meanX };
+  const slope = Math.max(0, xs.reduce((a, x, i) => a + (x - meanX) * (ys[i] - meanY), 0) / sxx);
+  const fixedMs = meanY - slope * meanX;
+  return fixedMs >= 0 ? { fixedMs, perLayerMs: slope } : { fixedMs: 0, perLayerMs: ys.reduce((a, y, i) => a + y * xs[i], 0) / xs.reduce((a, x) => a + x * x, 0) };
 }
 
 export async function measureStepCosts(backend: LayerBackend, context: readonly number[], runUnit: RunUnit): Promise<StepCosts> {
@@ -71,10 +82,10 @@ export async function measureStepCosts(backend: LayerBackend, context: readonly 
   let cache = await prefilled(backend, context, [[0, L]], runUnit);
   const fullTokenMs = await medianMs(runUnit, cache, C, () => backend.forward(0, L, backend.embed(token), cache, { output: 'ids' }));
 
-  const [low, high] = timedExitLayers(L);
+  const exits = timedExitLayers(L);
   const draftAt: number[] = [];
   const remainderAt: number[][] = [];
-  for (const E of [low, high]) {
+  for (const E of exits) {
     await backend.arrange(planFor('self-speculative', E, L));
     cache = await prefilled(backend, context, [[0, E], [E, L]], runUnit);
     draftAt.push(await medianMs(runUnit, cache, C, () => backend.forward(0, E, backend.embed(token), cache, { output: 'ids' })));
@@ -92,17 +103,15 @@ export async function measureStepCosts(backend: LayerBackend, context: readonly 
     }
     remainderAt.push(perRows);
   }
-  const line = (atLow: number, atHigh: number, xLow: number, xHigh: number): Line => {
-    if (xLow === xHigh) return { fixedMs: 0, perLayerMs: atLow / xLow };
-    const perLayerMs = Math.max(0, (atHigh - atLow) / (xHigh - xLow));
-    return { fixedMs: Math.max(0, atLow - perLayerMs * xLow), perLayerMs };
-  };
   return {
     numLayers: L,
     contextTokens: C,
     fullTokenMs,
-    draft: line(draftAt[0], draftAt[1], low, high),
-    remainder: { rows: VERIFY_ROWS, lines: VERIFY_ROWS.map((_, i) => line(remainderAt[0][i], remainderAt[1][i], L - low, L - high)) },
+    draft: fitLine(exits, draftAt),
+    remainder: {
+      rows: VERIFY_ROWS,
+      lines: VERIFY_ROWS.map((_, i) => fitLine(exits.map((E) => L - E), remainderAt.map((perRows) => perRows[i]))),
+    },
   };
 }
 

@@ -14,7 +14,7 @@ import { CalibrationStore } from '../../server/calibration/calibrationStore.js';
 import { codeSample, MIN_USER_TOKENS, WINDOW_TOKENS } from '../../server/calibration/codeSample.js';
 import { agreementRate, measureExitAgreement } from '../../server/calibration/exitAgreement.js';
 import { candidates, predictSpeedups, replaySpeculation } from '../../server/calibration/speedupModel.js';
-import { speculativeStepMs, verifyRemainderMs, type StepCosts } from '../../server/calibration/stepCosts.js';
+import { fitLine, speculativeStepMs, timedExitLayers, verifyRemainderMs, type StepCosts } from '../../server/calibration/stepCosts.js';
 import { Calibrations } from '../../server/completion/calibrations.js';
 import { operatingPoint } from '../../server/completion/operatingPoint.js';
 import { argmaxRows, logitsAfterLayer } from '../../server/model/backendHelpers.js';
@@ -117,7 +117,22 @@ void test('step costs: verification interpolated between timed row counts, a ste
   assert.equal(at(3, 2).tokensPerStep, 2, 'all agree: d + 1 a step, 4 positions in 2 steps');
   assert.equal(at(3, 2).speedup, (10 * 2) / speculativeStepMs(costs, 3, 2));
   assert.equal(at(2, 1).tokensPerStep, 1);
-  assert.deepEqual(candidates(predictions, 2).map((p) => p.exitLayer), [1, 3].sort((a, b) => at(b, 1).speedup - at(a, 1).speedup));
+  const best = (E: number) => (at(E, 1).speedup >= at(E, 2).speedup ? at(E, 1) : at(E, 2));
+  const [first, second] = [1, 2, 3].map(best).sort((a, b) => b.speedup - a.speedup);
+  const runnerUp = at(first.exitLayer, first.draftLength === 1 ? 2 : 1);
+  assert.deepEqual(candidates(predictions, 3), [first, second, runnerUp], 'the best d of the two best exit layers, and the best layer\'s other d');
+  assert.deepEqual(candidates(predictions, 1), [first]);
+});
+
+void test('cost lines: least squares through the timed exit layers, never negative', () => {
+  assert.deepEqual(fitLine([8, 15, 22], [4, 7.5, 11]), { fixedMs: 0, perLayerMs: 0.5 });
+  const noisy = fitLine([8, 15, 22], [5, 8.1, 12]);
+  assert.ok(Math.abs(noisy.perLayerMs - 0.5) < 0.01 && Math.abs(noisy.fixedMs - 0.9) < 0.1, JSON.stringify(noisy));
+  const clamped = fitLine([8, 22], [2, 12]);
+  assert.equal(clamped.fixedMs, 0, 'a line that would cross zero goes through the origin instead');
+  assert.ok(clamped.perLayerMs > 0);
+  assert.deepEqual(timedExitLayers(30), [8, 15, 23]);
+  assert.deepEqual(timedExitLayers(2), [1]);
 });
 
 void test('the choice: the fastest timed setting, full decoding unless something beats it by MIN_GAIN', () => {
