@@ -56,7 +56,12 @@ export class InlineCompletionHandler {
 
   listen(): void {
     this.connection.onRequest(InlineCompletionRequest.type, (params, token) => this.handle(params, token));
-    this.documents.onDidClose((event) => this.focus.delete(event.document.uri));
+    this.documents.onDidClose((event) => {
+      const uri = event.document.uri;
+      this.focus.delete(uri);
+      this.warnedDocuments.delete(uri);
+      this.host.forgetDocument(uri);
+    });
   }
 
   private async handle(params: InlineCompletionParams, token: CancellationToken): Promise<InlineCompletionList> {
@@ -102,8 +107,7 @@ export class InlineCompletionHandler {
       return outcome.text === '' ? EMPTY : { items: [{ insertText: outcome.text, range }] };
     } catch (error) {
       if (error instanceof ResponseError) throw error;
-      this.log(`completion failed: ${messageOf(error)}`);
-      if (isEngineDeath(error)) this.host.engineFailed(error);
+      this.log(`completion failed: ${messageOf(error)}`); // an engine that died tells the host itself (onDied)
       return EMPTY;
     } finally {
       subscription.dispose();
@@ -167,9 +171,4 @@ export function refusalReason(text: string): string | null {
   }
   if (text.includes('\u0000')) return 'the document looks binary (it holds NUL characters)';
   return null;
-}
-
-/** Errors after which the engine cannot serve another request (its worker is gone). */
-function isEngineDeath(error: unknown): boolean {
-  return /worker|terminated|exited|disposed/i.test(messageOf(error));
 }

@@ -27,6 +27,8 @@ export interface OpenedModel {
   fim: (FimMarkers & { endOfText: string | null }) | null;
   /** How to calibrate this model on its device, and what the calibration is kept under. */
   calibration: CalibrationTarget;
+  /** Subscribes to the engine's unexpected end (its worker died); returns an unsubscribe. */
+  onDied: (listener: (message: string) => void) => () => void;
 }
 
 export type OpenModel = (path: string, device: DevicePreference, log: (message: string) => void) => Promise<OpenedModel>;
@@ -126,8 +128,13 @@ export class ModelHost {
     };
   }
 
-  /** The engine failed in a way that leaves it unusable (e.g. its worker died): show it, allow a reload. */
-  engineFailed(error: unknown): void {
+  /** A document was closed: what was kept for it (the prompt's anchor) goes. */
+  forgetDocument(uri: string): void {
+    this.prompts?.forget(uri);
+  }
+
+  /** The engine died (its worker ended unasked): show it, allow a reload. */
+  private engineFailed(error: unknown): void {
     const opened = this.opened;
     this.opened = null;
     this.calibrations.modelGone();
@@ -168,6 +175,10 @@ export class ModelHost {
       return;
     }
     this.opened = opened;
+    const unsubscribe = opened.onDied((message) => {
+      unsubscribe();
+      if (this.opened === opened) this.engineFailed(new Error(message));
+    });
     this.prompts = new PromptBuilder((text) => Promise.resolve(opened.engine.tokenize(text)), opened.fim, opened.bosTokenId);
     this.fullTokensPerSecond = await this.measureFullDecoding(opened);
     if (number !== this.loadNumber) return;

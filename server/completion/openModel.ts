@@ -40,6 +40,7 @@ export async function openModelPackage(dir: string, device: DevicePreference, lo
     },
     bosTokenId: info.config.bosTokenId,
     fim: fim === null ? null : { prefix: fim.prefix, suffix: fim.suffix, middle: fim.middle, endOfText: fim.eot },
+    onDied: (listener) => engine.onDied((death) => listener(death.message)),
     calibration: {
       calibrate: (request, options) => engine.calibrate(request, options),
       key: { model: packageFingerprint(dir), device: info.device, threads: info.threads ?? 0, cpu: cpuName() },

@@ -16,6 +16,12 @@ export interface EngineClientOptions extends PackageEngineOptions {
   workerPath?: string;
 }
 
+/** How the worker ended when nobody asked it to. */
+export interface EngineDeath {
+  exitCode: number;
+  message: string;
+}
+
 interface Pending {
   resolve: (value: unknown) => void;
   reject: (error: Error) => void;
@@ -36,6 +42,8 @@ export class EngineClient {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private failure: Error | null = null;
+  private disposing = false;
+  private readonly diedListeners = new Set<(death: EngineDeath) => void>();
 
   private constructor(
     private readonly worker: Worker,
@@ -44,7 +52,17 @@ export class EngineClient {
   ) {
     worker.on('message', (reply: WorkerReply) => this.receive(reply));
     worker.on('error', (error) => this.fail(new Error(`engine worker failed: ${error.message}`)));
-    worker.on('exit', (code) => this.fail(new Error(`engine worker exited (code ${code})`)));
+    worker.on('exit', (code) => {
+      const death = { exitCode: code, message: `engine worker exited (code ${code})` };
+      this.fail(new Error(death.message));
+      if (!this.disposing) for (const listener of this.diedListeners) listener(death);
+    });
+  }
+
+  /** Calls `listener` once if the worker ends without dispose() (a crash, an out-of-memory kill); returns an unsubscribe. */
+  onDied(listener: (death: EngineDeath) => void): () => void {
+    this.diedListeners.add(listener);
+    return () => this.diedListeners.delete(listener);
   }
 
   /** Starts a worker that opens the package; resolves once the model is loaded. */
@@ -113,6 +131,7 @@ export class EngineClient {
 
   /** Cancels what runs, releases the model, ends the worker. */
   async dispose(): Promise<void> {
+    this.disposing = true;
     if (this.failure === null) {
       await this.call({ type: 'dispose', id: this.nextId++ }).catch(() => undefined);
     }

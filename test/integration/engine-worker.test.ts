@@ -1,7 +1,7 @@
 // The engine behind a worker thread, on a real model package (ONNX, converted from a generated checkpoint):
 // same output as in-process, streaming, cancellation within one step, a responsive calling thread, clear errors.
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -92,5 +92,29 @@ void describe('EngineClient (worker thread)', () => {
     await doomed.dispose();
     assert.equal((await running).stopReason, 'cancelled');
     await assert.rejects(doomed.tokenize('x'), /engine worker exited/);
+  });
+
+  void it('a worker that ends unasked raises died with its exit code, once; a disposed one does not', async () => {
+    // a worker that loads like the real one, then dies as an out-of-memory kill would (process.exit in the thread)
+    const dir = mkdtempSync(join(tmpdir(), 'dying-worker-'));
+    const script = join(dir, 'worker.js');
+    writeFileSync(
+      script,
+      `const { parentPort } = require('node:worker_threads');
+       parentPort.postMessage({ type: 'ready', info: { config: {}, manifest: null, device: 'test', threads: 1, recommendations: { exitLayer: 1, draftLength: 1 } } });
+       parentPort.on('message', () => process.exit(3));`,
+    );
+    const dying = await EngineClient.start(packageDir, { workerPath: script });
+    const deaths: number[] = [];
+    const died = new Promise<void>((resolve) => dying.onDied((death) => (deaths.push(death.exitCode), resolve())));
+    await assert.rejects(dying.tokenize('x'), /engine worker exited \(code 3\)/);
+    await died;
+    assert.deepEqual(deaths, [3]);
+    const disposed = await EngineClient.start(packageDir);
+    let disposedDied = false;
+    disposed.onDied(() => (disposedDied = true));
+    await disposed.dispose();
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(disposedDied, false, 'dispose is not a death');
   });
 });

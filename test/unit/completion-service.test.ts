@@ -277,12 +277,18 @@ void test('a multi-line suggestion streams from its first line and stops as soon
 
 void test('the model host reports a failed load as an error state and loads again when the setting is fixed', async () => {
   const states: ServerState[] = [];
+  // the engine's died event, as the worker-backed engine raises it when its worker ends unasked
+  const died = new Set<(message: string) => void>();
   const opened = (numLayers: number): OpenedModel => ({
     engine: new ScriptedEngine(['1']),
     summary: { path: '/good', name: 'good', numLayers, device: 'test', hasFim: false, recommendedExitLayer: 2, recommendedDraftLength: 4 },
     bosTokenId: null,
     fim: null,
     calibration: fakeCalibrationTarget(),
+    onDied: (listener) => {
+      died.add(listener);
+      return () => died.delete(listener);
+    },
   });
   const host = new ModelHost(
     async (path) => {
@@ -309,7 +315,7 @@ void test('the model host reports a failed load as an error state and loads agai
   assert.equal(host.currentSettings.exitLayer, null, 'a rejected setting changes nothing');
   await host.applySettings({ exitLayer: 5 });
   assert.equal(host.modelInUse()?.exitLayer, 5);
-  host.engineFailed(new Error('engine worker exited (code 1)'));
+  for (const listener of [...died]) listener('engine worker exited (code 1)');
   assert.equal(host.state.phase, 'error');
   assert.match(host.state.message, /engine worker exited/);
   assert.equal((await host.applySettings({ draftLength: 3 })).phase, 'ready', 'any settings change reloads a dead engine');
