@@ -11,6 +11,9 @@ import type { PackageEngineOptions } from './loadPackage.js';
 import type { CalibrationProgress, CalibrationResult } from '../protocol.js';
 import type { CalibrationRequest, WorkerReply, WorkerRequest, WorkerSetup } from './workerProtocol.js';
 
+/** How long a disposed worker may take to end by itself before it is terminated. */
+const WORKER_EXIT_GRACE_MS = 5000;
+
 export interface EngineClientOptions extends PackageEngineOptions {
   /** The worker script (.js, or .ts run through tsx); default: see workerScript. */
   workerPath?: string;
@@ -133,7 +136,15 @@ export class EngineClient {
   async dispose(): Promise<void> {
     this.disposing = true;
     if (this.failure === null) {
+      const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
       await this.call({ type: 'dispose', id: this.nextId++ }).catch(() => undefined);
+      // the worker ends by itself once it has released its sessions (its port is closed). terminate() would stop it
+      // abruptly, and onnxruntime-node's native objects finalized in a terminating thread can abort the whole
+      // process ("terminate called after throwing an instance of 'Napi::Error'", seen after a calibration)
+      const timer = setTimeout(() => void this.worker.terminate(), WORKER_EXIT_GRACE_MS);
+      await exited;
+      clearTimeout(timer);
+      return;
     }
     await this.worker.terminate();
   }
