@@ -16,6 +16,7 @@ const commands: Record<string, () => Promise<Command>> = {
   logits: async () => (await import('./cli/logits.js')).command,
   generate: async () => (await import('./cli/generate.js')).command,
   calibrate: async () => (await import('./cli/calibrate.js')).command,
+  'export-draft': async () => (await import('./cli/exportDraft.js')).command,
 };
 
 function usage(): string {
