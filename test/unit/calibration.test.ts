@@ -10,6 +10,7 @@ import { everyExitPlan } from '../../server/backend/layerBackend.js';
 import { newKvCache } from '../../server/backend/kvCache.js';
 import { BackgroundGate, runAtOnce } from '../../server/calibration/backgroundGate.js';
 import { chooseSetting, MIN_GAIN } from '../../server/calibration/calibrate.js';
+import { checkMemory } from '../../server/calibration/calibratePackage.js';
 import { CalibrationStore } from '../../server/calibration/calibrationStore.js';
 import { codeSample, MIN_USER_TOKENS, WINDOW_TOKENS } from '../../server/calibration/codeSample.js';
 import { agreementRate, measureExitAgreement } from '../../server/calibration/exitAgreement.js';
@@ -251,4 +252,10 @@ void test('the server runs one calibration at a time, keeps it, and a cancelled 
   calibrations.modelReady(target, true);
   assert.deepEqual([calibrations.current.state, pending.length], ['done', 2], 'the stored calibration is reused, none runs');
   assert.ok(statuses.some((s) => s.state === 'running'));
+});
+
+void test('a calibration that would not fit in free memory is refused with the figures', () => {
+  const GiB = 2 ** 30;
+  assert.doesNotThrow(() => checkMemory(1 * GiB, 8 * GiB));
+  assert.throws(() => checkMemory(4 * GiB, 5 * GiB), /not enough free memory to calibrate.*~5\.2 GiB.*5\.0 GiB is free/);
 });
