@@ -95,6 +95,11 @@ export interface OperatingPoint {
   /** null unless self-speculative. */
   draftLength: number | null;
   /**
+   * Whether drafts adapt (settings.adaptiveDraft); off at mode auto's calibrated choice, which was timed with fixed
+   * drafts (adaptive drafting measured 10% slower there on the test model: 1.41x against 1.57x).
+   */
+  adaptiveDraft: boolean;
+  /**
    * 'calibrated': the calibration's choice (mode auto, or E / d left empty); 'settings': the user's own;
    * 'recommended': the package's recommendation (no calibration yet); 'uncalibrated': mode auto before any
    * calibration, which decodes in full (never slower than full decoding).

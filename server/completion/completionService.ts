@@ -25,6 +25,7 @@ export interface ModelInUse {
   /** The operating point: the mode and E and d resolved from the settings and the calibration (operatingPoint.ts). */
   mode: DecodingMode;
   exitLayer: number;
+  adaptiveDraft: boolean;
   draftLength: number;
   fimEndOfText: string | null;
   name: string;

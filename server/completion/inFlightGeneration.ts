@@ -128,7 +128,7 @@ export class InFlightGeneration {
           mode: this.model.mode,
           exitLayer: this.model.exitLayer,
           draftLength: this.model.draftLength,
-          adaptiveDraft: settings.adaptiveDraft,
+          adaptiveDraft: this.model.adaptiveDraft,
           maxNewTokens: settings.maxNewTokens,
           temperature: 0,
           stopStrings: this.stopStrings,
@@ -218,7 +218,7 @@ function agrees(generated: string, typed: string): boolean {
 }
 
 function sameModel(a: ModelInUse, b: ModelInUse): boolean {
-  return a.engine === b.engine && a.mode === b.mode && a.exitLayer === b.exitLayer && a.draftLength === b.draftLength;
+  return a.engine === b.engine && a.mode === b.mode && a.exitLayer === b.exitLayer && a.draftLength === b.draftLength && a.adaptiveDraft === b.adaptiveDraft;
 }
 
 function sameStrings(a: readonly string[], b: readonly string[]): boolean {

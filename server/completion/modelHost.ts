@@ -120,6 +120,7 @@ export class ModelHost {
       engine,
       prompts: this.prompts,
       mode: point.mode,
+      adaptiveDraft: point.adaptiveDraft,
       exitLayer: point.exitLayer ?? summary.numLayers,
       draftLength: point.draftLength ?? summary.recommendedDraftLength,
       fimEndOfText: fim?.endOfText ?? null,

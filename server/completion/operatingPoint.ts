@@ -5,20 +5,21 @@ import type { CalibrationResult, ModelSummary, OperatingPoint, ServerSettings, T
 
 export function operatingPoint(settings: ServerSettings, model: ModelSummary, calibration: CalibrationResult | null): OperatingPoint {
   const L = model.numLayers;
+  const adaptive = settings.adaptiveDraft;
   if (settings.mode === 'auto') {
-    if (calibration === null) return point('full', null, null, 'uncalibrated', null);
+    if (calibration === null) return point('full', null, null, false, 'uncalibrated', null);
     const { mode, exitLayer, draftLength } = calibration.chosen;
-    return point(mode, exitLayer, draftLength, 'calibrated', calibration);
+    return point(mode, exitLayer, draftLength, false, 'calibrated', calibration); // what the calibration timed
   }
-  if (settings.mode === 'full') return point('full', null, null, 'settings', calibration);
+  if (settings.mode === 'full') return point('full', null, null, false, 'settings', calibration);
   // a layer chosen for another model may not exist in this one: it is ignored there
   const userLayer = settings.exitLayer !== null && settings.exitLayer < L ? settings.exitLayer : null;
   const calibrated = calibration === null ? null : fastestSpeculative(calibration, userLayer);
   const exitLayer = userLayer ?? calibrated?.exitLayer ?? model.recommendedExitLayer;
-  if (settings.mode === 'early-exit') return point('early-exit', exitLayer, null, userLayer === null ? 'recommended' : 'settings', null);
+  if (settings.mode === 'early-exit') return point('early-exit', exitLayer, null, false, userLayer === null ? 'recommended' : 'settings', null);
   const draftLength = settings.draftLength ?? calibrated?.draftLength ?? model.recommendedDraftLength;
   const source = userLayer !== null && settings.draftLength !== null ? 'settings' : calibrated !== null ? 'calibrated' : 'recommended';
-  return point('self-speculative', exitLayer, draftLength, source, calibration);
+  return point('self-speculative', exitLayer, draftLength, adaptive, source, calibration);
 }
 
 /** The calibration's fastest self-speculative setting (at `exitLayer` when given): timed if any was, else predicted. */
@@ -34,11 +35,12 @@ function point(
   mode: OperatingPoint['mode'],
   exitLayer: number | null,
   draftLength: number | null,
+  adaptiveDraft: boolean,
   source: OperatingPoint['source'],
   calibration: CalibrationResult | null,
 ): OperatingPoint {
   const { speedup, speedupBasis } = calibratedSpeedup(calibration, mode, exitLayer, draftLength);
-  return { mode, exitLayer, draftLength, source, speedup, speedupBasis };
+  return { mode, exitLayer, draftLength, adaptiveDraft, source, speedup, speedupBasis };
 }
 
 /** The calibration's speedup of a setting: timed when it was, else predicted; full decoding is 1 by definition. */

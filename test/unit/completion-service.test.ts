@@ -70,8 +70,8 @@ function result(text: string, stopReason: string, tokens: number): CompletionGen
   };
 }
 
-function model(engine: CompletionEngine, mode: DecodingMode = 'self-speculative'): ModelInUse {
-  return { engine, prompts: new PromptBuilder((t) => Promise.resolve(engine.tokenize(t) as number[]), null), mode, exitLayer: 2, draftLength: 4, fimEndOfText: null, name: 'scripted', fullTokensPerSecond: 50 };
+function model(engine: CompletionEngine, mode: DecodingMode = 'self-speculative', adaptiveDraft = true): ModelInUse {
+  return { engine, prompts: new PromptBuilder((t) => Promise.resolve(engine.tokenize(t) as number[]), null), mode, exitLayer: 2, draftLength: 4, adaptiveDraft, fimEndOfText: null, name: 'scripted', fullTokensPerSecond: 50 };
 }
 
 const request = (text: string) => ({ uri: 'file:///a.ts', languageId: 'typescript', text, offset: text.length, context: '' });
@@ -325,8 +325,7 @@ void test('the model host reports a failed load as an error state and loads agai
 
 void test('decoding settings reach the engine: mode, exit layer, draft length, adaptive drafting', async () => {
   const engine = new ScriptedEngine(['z']);
-  const settings = { ...DEFAULT_SETTINGS, adaptiveDraft: false };
-  await new CompletionService().complete(request('let c = '), model(engine, 'early-exit'), settings, new AbortController().signal, () => undefined);
+  await new CompletionService().complete(request('let c = '), model(engine, 'early-exit', false), DEFAULT_SETTINGS, new AbortController().signal, () => undefined);
   await new CompletionService().complete(request('let d = '), model(engine), DEFAULT_SETTINGS, new AbortController().signal, () => undefined);
   assert.deepEqual(
     engine.calls.map(({ params }) => [params.mode, params.exitLayer, params.draftLength, params.adaptiveDraft]),
