@@ -24,6 +24,7 @@ export function commandTable(deps: CommandDeps): Record<string, [string, () => P
   return {
     'layerskip.showCalibration': ['Show Calibration', async () => deps.calibrationPanel.show()],
     'layerskip.calibrate': ['Calibrate Now', () => calibrateNow(deps.server)],
+    'layerskip.cancelCalibration': ['Cancel Calibration', () => deps.server.cancelCalibration()],
     'layerskip.useCalibratedSetting': ['Use the Calibrated Setting', () => useCalibratedSetting()],
     'layerskip.setExitLayer': ['Set Exit Layer', () => setExitLayer(deps.server)],
     'layerskip.setDraftLength': ['Set Draft Length', () => setDraftLength(deps.server)],
