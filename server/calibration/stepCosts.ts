@@ -3,8 +3,9 @@
 //   verification of r rows    = remainder.fixedMs[r] + remainder.perLayerMs[r] * (L - E)   (layers [E, L) + full head)
 //   full token                = measured directly (layers [0, L) + the full head, one call)
 // Three exit layers are measured and least-squares lines fitted through them: call overhead and the heads are the
-// fixed parts, the layers the slope (a third point halves the damage one noisy timing does to the slope). Every figure is the median of several timed calls after a warm-up, at a context as long as a
-// completion's prompt, with the cache rolled back after each call.
+// fixed parts, the layers the slope (a third point halves the damage one noisy timing does to the slope). Every figure
+// is the median of several timed calls after a warm-up, at a context as long as a completion's prompt, with the cache
+// rolled back after each call.
 import { planFor, type LayerBackend } from '../backend/layerBackend.js';
 import { newKvCache, type KvCache } from '../backend/kvCache.js';
 import type { RunUnit } from './backgroundGate.js';

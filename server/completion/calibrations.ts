@@ -84,8 +84,15 @@ export class Calibrations {
       (calibration) => {
         if (!current()) return;
         this.stopped();
-        this.sources.store.save(target.key, calibration);
-        this.setStatus({ state: 'done', progress: null, result: calibration, message: '' });
+        let message = '';
+        try {
+          this.sources.store.save(target.key, calibration);
+        } catch (error) {
+          // a read-only or full disk costs the next start a calibration, not this one its result
+          message = `not kept for the next start: ${error instanceof Error ? error.message : String(error)}`;
+          this.log(`calibration ${message}`);
+        }
+        this.setStatus({ state: 'done', progress: null, result: calibration, message });
       },
       (error: unknown) => {
         if (!current()) return;

@@ -264,3 +264,16 @@ void test('a calibration that would not fit in free memory is refused with the f
   assert.doesNotThrow(() => checkMemory(1 * GiB, 8 * GiB));
   assert.throws(() => checkMemory(4 * GiB, 5 * GiB), /not enough free memory to calibrate.*~5\.2 GiB.*5\.0 GiB is free/);
 });
+
+void test('a calibration that cannot be kept (read-only storage) still applies, and says why it was not kept', async () => {
+  const blocked = join(mkdtempSync(join(tmpdir(), 'store-')), 'a-file');
+  writeFileSync(blocked, 'not a folder');
+  const calibrations = new Calibrations({ store: new CalibrationStore(() => join(blocked, 'calibrations')), texts: () => [], bundled: null }, () => undefined, () => undefined);
+  const result = calibrationResult(8, [], { mode: 'full', exitLayer: null, draftLength: null, speedup: 1 });
+  calibrations.modelReady(fakeCalibrationTarget(() => Promise.resolve(result)), false);
+  assert.equal(await calibrations.start(), result);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(calibrations.current.state, 'done');
+  assert.equal(calibrations.current.result, result);
+  assert.match(calibrations.current.message, /not kept for the next start/);
+});
