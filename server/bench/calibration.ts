@@ -1,8 +1,8 @@
 // `npm run bench:calibration [-- --model <package>] [--threads N] [--exit-layers 1,4,8] [--drafts 1,2,3,4,6,8] [--out FILE]`
 // Checks the calibration against a brute-force sweep: calibrates (bundled code sample), then times every (E, d) of the
 // sweep by real generation on the benchmark's own prompts (other text than the calibration's; those the model ends at
-// once are replaced by later pieces of the bundled sample), each exit layer between
-// two timings of full decoding, and reports the chosen setting's measured speedup next to the best measured one. Without --model it builds the random
+// once are replaced by later pieces of the bundled sample), each exit layer between two timings of full decoding, and
+// reports the chosen setting's measured speedup next to the best measured one. Without --model it builds the random
 // test model with quiet late layers (benchModel.ts).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';

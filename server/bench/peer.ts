@@ -15,6 +15,7 @@ import type { Engine } from '../engine/engine.js';
 import { loadPackageEngine } from '../engine/loadPackage.js';
 import { table } from './benchReport.js';
 import { PROMPTS } from './prompts.js';
+import { median } from '../calibration/median.js';
 
 const LONG_PROMPT = 1000;
 const LONG_CONTEXT = 2100;
@@ -89,12 +90,6 @@ function nativeTimings(python: string, gguf: string, runs: NativeRun[]): [string
   if (result.status !== 0) throw new Error(`${python} ${script} failed: ${result.stderr || result.error?.message}`);
   const out = JSON.parse(result.stdout) as Timing[];
   return runs.map((run, i) => [run.key, out[i]]);
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 async function run(args: string[]): Promise<void> {

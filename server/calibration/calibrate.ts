@@ -12,6 +12,7 @@ import type { TextCodec } from '../engine/tokenizer.js';
 import type { CalibrationProgress, CalibrationResult, TimedSetting } from '../protocol.js';
 import type { RunUnit } from './backgroundGate.js';
 import { measureExitAgreement } from './exitAgreement.js';
+import { median } from './median.js';
 import { candidates, layerTable, predictSpeedups } from './speedupModel.js';
 import { measureStepCosts } from './stepCosts.js';
 
@@ -134,13 +135,11 @@ async function timeByGeneration(
   // a setting that generated nothing (the model ended every prompt at once) has no figure and is left out
   if (samples[settings.length - 1].length === 0) throw new Error('the model generated no token from any timing prompt');
   const fullMs = median(samples[settings.length - 1]);
-  return settings.flatMap((s, i) => (samples[i].length === 0 ? [] : [{ ...s, msPerToken: median(samples[i]), speedup: fullMs / median(samples[i]) }]));
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+  return settings.flatMap((s, i) => {
+    if (samples[i].length === 0) return [];
+    const msPerToken = median(samples[i]);
+    return [{ ...s, msPerToken, speedup: fullMs / msPerToken }];
+  });
 }
 
 /** Up to TIMING_PROMPTS prompts: the start of the longest windows, each long enough to leave context to complete. */

@@ -64,23 +64,30 @@ export function layerTable(agreement: ExitAgreement, costs: StepCosts): { exitLa
   }));
 }
 
+/** Per exit layer, its fastest predicted setting (the best d). */
+export function bestPerExitLayer<T extends { exitLayer: number; speedup: number }>(predictions: readonly T[]): Map<number, T> {
+  const best = new Map<number, T>();
+  for (const p of predictions) {
+    const known = best.get(p.exitLayer);
+    if (known === undefined || p.speedup > known.speedup) best.set(p.exitLayer, p);
+  }
+  return best;
+}
+
 /**
  * The settings to time by real generation, `count` of them: the best d of each of the best count - 1 exit layers, and
- * the runner-up d at the best exit layer (a hedge: a draft cost predicted a little high or low moves the best d first).
+ * the runner-up d at the best exit layer (a hedge: a draft cost predicted a little high or low moves the best d first);
+ * without a runner-up (d up to 1), the next exit layer's best instead.
  */
 export function candidates(predictions: readonly Prediction[], count: number): Prediction[] {
-  const bestPerLayer = new Map<number, Prediction>();
-  for (const p of predictions) {
-    const best = bestPerLayer.get(p.exitLayer);
-    if (best === undefined || p.speedup > best.speedup) bestPerLayer.set(p.exitLayer, p);
-  }
-  const layers = [...bestPerLayer.values()].sort((a, b) => b.speedup - a.speedup);
+  const layers = [...bestPerExitLayer(predictions).values()].sort((a, b) => b.speedup - a.speedup);
   if (layers.length === 0 || count < 1) return [];
   const chosen = layers.slice(0, Math.max(1, count - 1));
+  if (chosen.length === count) return chosen;
   const top = chosen[0];
   const runnerUp = predictions
     .filter((p) => p.exitLayer === top.exitLayer && p.draftLength !== top.draftLength)
     .reduce<Prediction | null>((a, b) => (a === null || b.speedup > a.speedup ? b : a), null);
-  if (count > 1 && runnerUp !== null) chosen.push(runnerUp);
-  return chosen.length < count ? [...chosen, ...layers.slice(chosen.length, count)].slice(0, count) : chosen;
+  const extra = runnerUp ?? layers[chosen.length];
+  return extra === undefined ? chosen : [...chosen, extra];
 }

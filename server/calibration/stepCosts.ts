@@ -9,6 +9,7 @@
 import { planFor, type LayerBackend } from '../backend/layerBackend.js';
 import { newKvCache, type KvCache } from '../backend/kvCache.js';
 import type { RunUnit } from './backgroundGate.js';
+import { median } from './median.js';
 
 /** Rows of a verification pass that are timed (d + 1 for drafts d = 1, 2, 4, 8, 12); others are interpolated. */
 export const VERIFY_ROWS = [2, 3, 5, 9, 13];
@@ -146,6 +147,5 @@ async function medianMs(runUnit: RunUnit, cache: KvCache, length: number, call: 
     });
     if (ms !== null) times.push(ms);
   }
-  const timed = times.slice(WARMUP_CALLS).sort((a, b) => a - b);
-  return timed[Math.floor(timed.length / 2)];
+  return median(times.slice(WARMUP_CALLS));
 }

@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { runAtOnce } from '../calibration/backgroundGate.js';
 import { bundledSample } from '../calibration/codeSample.js';
 import { calibratePackage } from '../calibration/calibratePackage.js';
+import { bestPerExitLayer } from '../calibration/speedupModel.js';
 import { PackageTokenizer } from '../engine/tokenizer.js';
 import { readManifest } from '../model/manifest.js';
 import { EXECUTION_PROVIDERS, type ExecutionProvider } from '../model/onnxBackend.js';
@@ -66,11 +67,7 @@ export const command = {
 };
 
 export function formatCalibration(r: CalibrationResult): string {
-  const bestPerLayer = new Map<number, { draftLength: number; speedup: number }>();
-  for (const p of r.predicted) {
-    const best = bestPerLayer.get(p.exitLayer);
-    if (best === undefined || p.speedup > best.speedup) bestPerLayer.set(p.exitLayer, p);
-  }
+  const bestPerLayer = bestPerExitLayer(r.predicted);
   const lines = [
     `${r.model} on ${r.device}, ${r.threads} threads, ${r.cpu}`,
     `sample: ${r.sample.tokens} tokens in ${r.sample.windows} windows (${r.sample.source}); full decoding ${r.fullTokenMs.toFixed(2)} ms a token`,

@@ -115,7 +115,7 @@ export class ModelHost {
   modelInUse(): ModelInUse | null {
     if (this.current.phase !== 'ready' || this.opened === null || this.prompts === null) return null;
     const { engine, summary, fim } = this.opened;
-    const point = this.current.operatingPoint ?? operatingPoint(this.settings, summary, null);
+    const point = operatingPoint(this.settings, summary, this.calibrations.current.result);
     return {
       engine,
       prompts: this.prompts,
