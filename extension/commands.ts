@@ -5,6 +5,7 @@ import { DEVICE_PREFERENCES, MODE_SETTINGS, type CalibrationResult, type Complet
 import { bestDraftPerLayer } from './calibrationChart.js';
 import type { CalibrationPanel } from './calibrationPanel.js';
 import { useCalibratedSetting } from './calibrationSettings.js';
+import type { RemoteApiKey } from './remoteApiKey.js';
 import type { ServerClient } from './serverClient.js';
 import { isEnabled, serverSettings, updateSetting } from './settings.js';
 import { MENU_COMMAND } from './statusBar.js';
@@ -17,6 +18,7 @@ interface CommandDeps {
   output: vscode.LogOutputChannel;
   lastStats: () => CompletionStats | null;
   calibrationPanel: CalibrationPanel;
+  remoteApiKey: RemoteApiKey;
 }
 
 /** Command id -> [title shown in the menu, handler]; package.json `contributes.commands` lists the same ids. */
@@ -32,6 +34,8 @@ export function commandTable(deps: CommandDeps): Record<string, [string, () => P
     'layerskip.selectDevice': ['Select Device', () => pickSetting('device', DEVICE_PREFERENCES, serverSettings().device, 'Device for the model')],
     'layerskip.selectModelFolder': ['Select Model Folder', () => selectModelFolder()],
     'layerskip.restartServer': ['Restart Server', () => deps.server.restart()],
+    'layerskip.setRemoteApiKey': ['Set Remote API Key', () => deps.remoteApiKey.ask()],
+    'layerskip.forgetRemoteApiKey': ['Forget Remote API Key', () => deps.remoteApiKey.forget()],
     'layerskip.showStatistics': ['Show Statistics', () => showStatistics(deps)],
     'layerskip.toggle': ['Toggle Inline Completions', () => updateSetting('enable', !isEnabled())],
     'layerskip.trigger': ['Trigger Inline Completion', async () => vscode.commands.executeCommand('editor.action.inlineSuggest.trigger')],

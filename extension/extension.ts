@@ -6,6 +6,7 @@ import type { CompletionStats } from '../server/protocol.js';
 import { CalibrationPanel } from './calibrationPanel.js';
 import { registerCommands } from './commands.js';
 import { registerHubCommands } from './hub/register.js';
+import { RemoteApiKey } from './remoteApiKey.js';
 import { ACCEPTED_COMMAND, InlineProvider } from './inlineProvider.js';
 import { ServerClient, type ClientState } from './serverClient.js';
 import { affectsServer, isEnabled, SECTION, serverSettings } from './settings.js';
@@ -16,10 +17,12 @@ let server: ServerClient | undefined;
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const output = vscode.window.createOutputChannel('LayerSkip', { log: true });
   const statusBar = new StatusBar();
+  const remoteApiKey = await RemoteApiKey.load(context.secrets, (key) => client.setRemoteApiKey(key));
   server = new ServerClient(context.asAbsolutePath(path.join('dist', 'server.js')), output, () => ({
     settings: serverSettings(),
     clientProvidesInlineCompletion: true,
     storagePath: context.globalStorageUri.fsPath,
+    ...(remoteApiKey.current === null ? {} : { remoteApiKey: remoteApiKey.current }),
   }));
   const client = server;
   const provider = new InlineProvider(client, output);
@@ -55,7 +58,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     client.onCalibration((status) => statusBar.setCalibration(status)),
     vscode.languages.registerInlineCompletionItemProvider([{ scheme: 'file' }, { scheme: 'untitled' }], provider),
     vscode.commands.registerCommand(ACCEPTED_COMMAND, () => provider.accepted()),
-    ...registerCommands({ server: client, output, lastStats: () => lastStats, calibrationPanel }),
+    ...registerCommands({ server: client, output, lastStats: () => lastStats, calibrationPanel, remoteApiKey }),
+    remoteApiKey,
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (event.affectsConfiguration(`${SECTION}.enable`)) statusBar.setEnabled(isEnabled());
       if (!affectsServer(event)) return;

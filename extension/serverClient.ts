@@ -20,6 +20,7 @@ import {
   GeneratingNotification,
   GetCalibrationRequest,
   GetLayerMeasurementsRequest,
+  SetRemoteApiKeyRequest,
   SetSettingsRequest,
   StateNotification,
   StatsNotification,
@@ -29,6 +30,7 @@ import {
   type GeneratingParams,
   type InitializationOptions,
   type LayerMeasurement,
+  type RemoteApiKeyParams,
   type ServerSettings,
   type ServerState,
 } from '../server/protocol.js';
@@ -40,7 +42,7 @@ const PARTIAL_ITEMS = new ProgressType<InlineCompletionItem[]>();
 /** The server's own state, plus the states only the client can see (process starting, process down). */
 export type ClientState =
   | ServerState
-  | { phase: 'starting' | 'down'; message: string; model: null; settings: null; operatingPoint: null };
+  | { phase: 'starting' | 'down'; message: string; model: null; settings: null; operatingPoint: null; warning: null };
 
 const NO_CALIBRATION: CalibrationStatus = { state: 'none', progress: null, result: null, message: '' };
 
@@ -52,7 +54,7 @@ export class ServerClient implements vscode.Disposable {
   private readonly generatingEmitter = new vscode.EventEmitter<boolean>();
   private readonly calibrationEmitter = new vscode.EventEmitter<CalibrationStatus>();
   private nextProgressToken = 0;
-  private current: ClientState = { phase: 'starting', message: 'Starting the LayerSkip server', model: null, settings: null, operatingPoint: null };
+  private current: ClientState = { phase: 'starting', message: 'Starting the LayerSkip server', model: null, settings: null, operatingPoint: null, warning: null };
   private calibrationStatus: CalibrationStatus = NO_CALIBRATION;
 
   readonly onState = this.stateEmitter.event;
@@ -86,7 +88,7 @@ export class ServerClient implements vscode.Disposable {
     this.client.onNotification(CalibrationNotification, (status: CalibrationStatus) => this.setCalibration(status));
     this.client.onDidChangeState((event) => {
       if (event.newState === State.Starting) {
-        this.setState({ phase: 'starting', message: 'Starting the LayerSkip server', model: null, settings: null, operatingPoint: null });
+        this.setState({ phase: 'starting', message: 'Starting the LayerSkip server', model: null, settings: null, operatingPoint: null, warning: null });
         this.setCalibration(NO_CALIBRATION);
       }
     });
@@ -143,6 +145,12 @@ export class ServerClient implements vscode.Disposable {
     await this.client.sendRequest(SetSettingsRequest, settings);
   }
 
+  async setRemoteApiKey(apiKey: string | null): Promise<void> {
+    if (!this.running) return; // the next start reads it through initializationOptions
+    const params: RemoteApiKeyParams = { apiKey };
+    await this.client.sendRequest(SetRemoteApiKeyRequest, params);
+  }
+
   get calibration(): CalibrationStatus {
     return this.calibrationStatus;
   }
@@ -191,7 +199,7 @@ export class ServerClient implements vscode.Disposable {
 
   private serverDown(message: string): void {
     this.output.error(message);
-    this.setState({ phase: 'down', message, model: null, settings: null, operatingPoint: null });
+    this.setState({ phase: 'down', message, model: null, settings: null, operatingPoint: null, warning: null });
     void vscode.window.showErrorMessage(message, 'Restart', 'Show Log').then((choice) => {
       if (choice === 'Restart') return this.restart();
       if (choice === 'Show Log') this.output.show();

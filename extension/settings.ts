@@ -18,9 +18,8 @@ function config(): vscode.WorkspaceConfiguration {
 
 export function serverSettings(): ServerSettings {
   const c = config();
-  const modelPath = c.get<string>('modelPath', '').trim();
   return {
-    modelPath: modelPath === '' ? null : modelPath,
+    modelPath: optionalText(c.get<string>('modelPath', '')),
     device: c.get<DevicePreference>('device', DEFAULT_SETTINGS.device),
     mode: c.get<ModeSetting>('mode', DEFAULT_SETTINGS.mode),
     exitLayer: c.get<number | null>('exitLayer', null) || null,
@@ -32,7 +31,15 @@ export function serverSettings(): ServerSettings {
     suffixTokens: c.get<number>('suffixTokens', DEFAULT_SETTINGS.suffixTokens),
     crossFileContext: c.get<boolean>('crossFileContext', DEFAULT_SETTINGS.crossFileContext),
     autoCalibrate: c.get<boolean>('autoCalibrate', DEFAULT_SETTINGS.autoCalibrate),
+    remoteUrl: optionalText(c.get<string>('remoteUrl', '')),
+    remoteModel: optionalText(c.get<string>('remoteModel', '')),
   };
+}
+
+/** An empty text setting means "not set". */
+function optionalText(value: string): string | null {
+  const text = value.trim();
+  return text === '' ? null : text;
 }
 
 export function affectsServer(event: vscode.ConfigurationChangeEvent): boolean {

@@ -68,7 +68,8 @@ export class StatusBar implements vscode.Disposable {
       const spinner = this.generating || this.calibration.state === 'running' ? '$(loading~spin) ' : '';
       const status = statusText(this.last, this.state?.operatingPoint ?? null, this.calibration);
       this.item.text = spinner + status.text;
-      if (status.slower) this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
+      if (this.state?.warning) this.item.text = `$(warning) ${this.item.text}`;
+      if (status.slower || this.state?.warning) this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
     }
     this.item.tooltip = this.tooltip();
   }
@@ -78,7 +79,9 @@ export class StatusBar implements vscode.Disposable {
     md.appendMarkdown('**LayerSkip Code Completion**\n\n');
     const state = this.state;
     if (state !== null && state.phase !== 'ready') md.appendMarkdown(`${capitalize(state.phase)}: ${escape(state.message)}\n\n`);
-    if (state?.model) md.appendMarkdown(`Model: ${escape(state.model.name)} (${state.model.numLayers} layers, ${state.model.hasFim ? 'fill-in-the-middle' : 'prefix-only prompts'})\n\n`);
+    if (state?.warning) md.appendMarkdown(`$(warning) ${escape(state.warning)}\n\n`);
+    if (state?.model?.device === 'remote') md.appendMarkdown(`Model: ${escape(state.model.name)} on the remote server ${escape(state.model.path)}\n\n`);
+    else if (state?.model) md.appendMarkdown(`Model: ${escape(state.model.name)} (${state.model.numLayers} layers, ${state.model.hasFim ? 'fill-in-the-middle' : 'prefix-only prompts'})\n\n`);
     if (!this.enabled) md.appendMarkdown('Inline completions are turned off.\n\n');
     const point = state?.operatingPoint ?? null;
     if (point !== null) md.appendMarkdown(`Decoding: ${escape(pointExplanation(point, this.calibration))}\n\n`);

@@ -10,8 +10,9 @@ export interface StatusText {
   slower: boolean;
 }
 
-/** "full", "E6 d4", "E6 early exit". */
-export function pointLabel(point: Pick<OperatingPoint, 'mode' | 'exitLayer' | 'draftLength'>): string {
+/** "full", "E6 d4", "E6 early exit", "remote". */
+export function pointLabel(point: Pick<OperatingPoint, 'mode' | 'exitLayer' | 'draftLength'> & { source?: OperatingPoint['source'] }): string {
+  if (point.source === 'remote') return 'remote';
   if (point.mode === 'full') return 'full';
   if (point.mode === 'early-exit') return `E${point.exitLayer} early exit`;
   return `E${point.exitLayer} d${point.draftLength}`;
@@ -53,6 +54,8 @@ export function pointExplanation(point: OperatingPoint, calibration: Calibration
       return `The calibrated setting: ${describeSpeedup(point)}.`;
     case 'recommended':
       return `The model package's recommended setting, not calibrated on this device: ${describeSpeedup(point)}.`;
+    case 'remote':
+      return 'A remote server generates (layerskip.remoteUrl), decoding as it is configured there; the prompt is built here.';
     case 'settings':
       return isSlower(point)
         ? `Your setting is slower than full decoding on this device: ${describeSpeedup(point)}. LayerSkip: Use the Calibrated Setting picks the fastest one.`

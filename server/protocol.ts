@@ -45,6 +45,15 @@ export interface ServerSettings {
   crossFileContext: boolean;
   /** Calibrate a model in the background the first time it loads on this device (else only on request). */
   autoCalibrate: boolean;
+  /**
+   * A team server's OpenAI-compatible API (e.g. http://127.0.0.1:8080/v1) that generates instead of the local
+   * engine; null = the local engine. The prompt is still built here, with the tokenizer and FIM template of the model
+   * package at `modelPath` (the bundled one by default); its weights are not loaded. The API key travels apart from
+   * the settings (SetRemoteApiKeyRequest).
+   */
+  remoteUrl: string | null;
+  /** The model name sent to the remote server; null = the first model its /models lists. */
+  remoteModel: string | null;
 }
 
 export const DEFAULT_SETTINGS: ServerSettings = {
@@ -60,6 +69,8 @@ export const DEFAULT_SETTINGS: ServerSettings = {
   suffixTokens: 256,
   crossFileContext: true,
   autoCalibrate: true,
+  remoteUrl: null,
+  remoteModel: null,
 };
 
 export interface InitializationOptions {
@@ -72,6 +83,8 @@ export interface InitializationOptions {
   clientProvidesInlineCompletion?: boolean;
   /** A folder the server may write to: calibrations are kept there (default: ~/.cache/layerskip). */
   storagePath?: string;
+  /** The remote server's API key (settings.remoteUrl), from the client's secret storage; never logged. */
+  remoteApiKey?: string;
 }
 
 export type ServerPhase = 'loading' | 'ready' | 'error';
@@ -102,9 +115,10 @@ export interface OperatingPoint {
   /**
    * 'calibrated': the calibration's choice (mode auto, or E / d left empty); 'settings': the user's own;
    * 'recommended': the package's recommendation (no calibration yet); 'uncalibrated': mode auto before any
-   * calibration, which decodes in full (never slower than full decoding).
+   * calibration, which decodes in full (never slower than full decoding); 'remote': a remote server generates
+   * (settings.remoteUrl), decoding as it is configured there.
    */
-  source: 'calibrated' | 'settings' | 'recommended' | 'uncalibrated';
+  source: 'calibrated' | 'settings' | 'recommended' | 'uncalibrated' | 'remote';
   /** Speedup over full decoding on this device: timed by the calibration, or predicted by it; null: not calibrated. */
   speedup: number | null;
   speedupBasis: 'measured' | 'predicted' | null;
@@ -118,6 +132,11 @@ export interface ServerState {
   settings: ServerSettings;
   /** null until a model is ready. */
   operatingPoint: OperatingPoint | null;
+  /**
+   * A problem that does not stop completions, e.g. the remote server's last failure ("timed out after 10 s"); null
+   * after the next completion that worked.
+   */
+  warning: string | null;
 }
 
 /** Measured figures of one finished completion, sent after each one. */
@@ -251,6 +270,16 @@ export const GetCalibrationRequest = 'layerskip/getCalibration';
 export const CalibrateRequest = 'layerskip/calibrate';
 /** Request: client -> server. No params; cancels the calibration that runs (background or requested). */
 export const CancelCalibrationRequest = 'layerskip/cancelCalibration';
+/**
+ * Request: client -> server, RemoteApiKeyParams. The remote server's API key changed (set or cleared): the remote
+ * model is opened again with it. Kept in memory only.
+ */
+export const SetRemoteApiKeyRequest = 'layerskip/setRemoteApiKey';
+
+export interface RemoteApiKeyParams {
+  apiKey: string | null;
+}
+
 /** Notification: server -> client, CalibrationStatus, whenever it changes (progress included). */
 export const CalibrationNotification = 'layerskip/calibration';
 /** Notification: server -> client, ServerState, whenever the phase, model or settings change. */

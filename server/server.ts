@@ -19,6 +19,7 @@ import { InlineCompletionHandler } from './completion/inlineCompletionHandler.js
 import { LayerMeasurements } from './completion/layerMeasurements.js';
 import { messageOf, ModelHost } from './completion/modelHost.js';
 import { openModelPackage } from './completion/openModel.js';
+import { openRemoteModel } from './remote/openRemoteModel.js';
 import { RecentDocuments } from './completion/recentDocuments.js';
 import {
   CalibrateRequest,
@@ -28,9 +29,11 @@ import {
   GetCalibrationRequest,
   GetLayerMeasurementsRequest,
   GetStateRequest,
+  SetRemoteApiKeyRequest,
   SetSettingsRequest,
   StateNotification,
   type InitializationOptions,
+  type RemoteApiKeyParams,
   type ServerSettings,
   type ServerState,
 } from './protocol.js';
@@ -46,7 +49,7 @@ const recent = new RecentDocuments(documents);
 // where calibrations are kept: the client's storage folder (initializationOptions.storagePath), else the user's cache
 const calibrationStore = { dir: path.join(process.env.XDG_CACHE_HOME || path.join(homedir(), '.cache'), 'layerskip', 'calibrations') };
 const host = new ModelHost(
-  openModelPackage,
+  (source, log) => (source.kind === 'package' ? openModelPackage(source.path, source.device, log) : openRemoteModel(source, log)),
   path.join(packageRoot, DEFAULT_MODEL_DIR),
   (state) => void connection.sendNotification(StateNotification, state).catch(() => undefined),
   log,
@@ -54,10 +57,12 @@ const host = new ModelHost(
   (status) => void connection.sendNotification(CalibrationNotification, status).catch(() => undefined),
 );
 let initialSettings: Partial<ServerSettings> = {};
+let initialApiKey: string | null = null;
 
 connection.onInitialize((params): InitializeResult => {
   const options = (params.initializationOptions ?? {}) as InitializationOptions;
   initialSettings = options.settings ?? {};
+  initialApiKey = options.remoteApiKey ?? null;
   if (options.storagePath) calibrationStore.dir = path.join(options.storagePath, 'calibrations');
   return {
     capabilities: {
@@ -69,7 +74,11 @@ connection.onInitialize((params): InitializeResult => {
 });
 
 connection.onInitialized(() => {
-  host.applySettings(initialSettings).catch((error: unknown) => log(`initial settings rejected: ${messageOf(error)}`));
+  // the key first: with the default settings it opens nothing, and the settings' load then has it
+  host
+    .setRemoteApiKey(initialApiKey)
+    .then(() => host.applySettings(initialSettings))
+    .catch((error: unknown) => log(`initial settings rejected: ${messageOf(error)}`));
 });
 
 connection.onRequest(GetStateRequest, (): ServerState => host.state);
@@ -85,6 +94,7 @@ connection.onRequest(SetSettingsRequest, async (settings: Partial<ServerSettings
   }
 });
 
+connection.onRequest(SetRemoteApiKeyRequest, (params: RemoteApiKeyParams) => host.setRemoteApiKey(params.apiKey));
 connection.onRequest(GetCalibrationRequest, () => host.calibrations.current);
 connection.onRequest(CancelCalibrationRequest, () => host.calibrations.cancel());
 connection.onRequest(CalibrateRequest, async (_params: unknown, token) => {

@@ -67,6 +67,7 @@ export class InlineCompletionHandler {
   private async handle(params: InlineCompletionParams, token: CancellationToken): Promise<InlineCompletionList> {
     const model = this.host.modelInUse() ?? (await this.waitForModel(params, token));
     const document = this.documents.get(params.textDocument.uri);
+    if (model === null) this.host.retryRemote();
     if (document === undefined || model === null || token.isCancellationRequested) return EMPTY;
     const text = document.getText();
     const refusal = refusalReason(text);
@@ -101,6 +102,7 @@ export class InlineCompletionHandler {
         ? await this.service.complete(request, model, settings, controller.signal, onPartial)
         : withLatency(await prepared, performance.now() - received);
       if (outcome.stats !== null) this.reportStats(outcome.stats);
+      this.host.completionSucceeded();
       if (outcome.text !== '' && !token.isCancellationRequested) this.startLookAhead(request, outcome.text, model);
       // LSP: a cancelled request is answered with RequestCancelled, not with a result the client no longer wants.
       if (token.isCancellationRequested) throw new ResponseError(LSPErrorCodes.RequestCancelled, 'cancelled');
@@ -108,6 +110,7 @@ export class InlineCompletionHandler {
     } catch (error) {
       if (error instanceof ResponseError) throw error;
       this.log(`completion failed: ${messageOf(error)}`); // an engine that died tells the host itself (onDied)
+      this.host.completionFailed(`The last completion failed: ${messageOf(error)}`);
       return EMPTY;
     } finally {
       subscription.dispose();

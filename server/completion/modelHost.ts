@@ -2,7 +2,8 @@
 // the background; automatic completions asked for meanwhile get no items, explicit ones wait for it (whenSettled).
 // A broken model path, a failed load or an engine that died is an 'error' state with a message the client shows; the
 // server itself keeps running. How completions decode (the operating point) follows the settings and the model's
-// calibration on this device.
+// calibration on this device. With settings.remoteUrl a remote server generates instead (server/remote/): the
+// model is then that server, opened with the API key the client sent apart from the settings.
 import {
   DEFAULT_SETTINGS,
   type CalibrationStatus,
@@ -17,6 +18,7 @@ import type { ModelInUse } from './completionService.js';
 import type { CompletionEngine } from './engine.js';
 import { operatingPoint } from './operatingPoint.js';
 import { PromptBuilder, type FimMarkers } from './prompt.js';
+import { parseRemoteUrl } from '../remote/openAiApi.js';
 
 export interface OpenedModel {
   engine: CompletionEngine;
@@ -25,13 +27,21 @@ export interface OpenedModel {
   bosTokenId: number | null;
   /** null: the package has no FIM tokens (prefix-only prompts). */
   fim: (FimMarkers & { endOfText: string | null }) | null;
-  /** How to calibrate this model on its device, and what the calibration is kept under. */
-  calibration: CalibrationTarget;
+  /** How to calibrate this model on its device, and what the calibration is kept under; null: nothing to calibrate. */
+  calibration: CalibrationTarget | null;
   /** Subscribes to the engine's unexpected end (its worker died); returns an unsubscribe. */
   onDied: (listener: (message: string) => void) => () => void;
 }
 
-export type OpenModel = (path: string, device: DevicePreference, log: (message: string) => void) => Promise<OpenedModel>;
+/** What to open: a local model package, or a remote server that generates with prompts built from a package. */
+export type ModelSource =
+  | { kind: 'package'; path: string; device: DevicePreference }
+  | { kind: 'remote'; url: string; model: string | null; apiKey: string | null; promptPackage: string };
+
+export type OpenModel = (source: ModelSource, log: (message: string) => void) => Promise<OpenedModel>;
+
+/** A remote server that could not be reached is tried again by a completion request after this long. */
+const REMOTE_RETRY_MS = 5_000;
 
 /** A short full-decoding run after each load: it warms the sessions up and measures the speedup reference. */
 const WARMUP_PROMPT = 'def fibonacci(n):\n    """Return the n-th Fibonacci number."""\n';
@@ -44,7 +54,10 @@ export class ModelHost {
   private opened: OpenedModel | null = null;
   private fullTokensPerSecond: number | null = null;
   private prompts: PromptBuilder | null = null;
-  private current: ServerState = { phase: 'loading', message: 'Starting', model: null, settings: this.settings, operatingPoint: null };
+  private current: ServerState = { phase: 'loading', message: 'Starting', model: null, settings: this.settings, operatingPoint: null, warning: null };
+  /** The remote server's API key (never in the settings, the state or a log line). */
+  private remoteApiKey: string | null = null;
+  private lastLoadAt = 0;
   /** Increases with every load request; a load that finishes after a newer one started is discarded. */
   private loadNumber = 0;
   private loading: Promise<void> = Promise.resolve();
@@ -100,7 +113,7 @@ export class ModelHost {
   async applySettings(partial: Partial<ServerSettings>): Promise<ServerState> {
     const next = { ...this.settings, ...withoutUndefined(partial) };
     validate(next, this.opened?.summary ?? null);
-    const reload = this.opened === null || next.modelPath !== this.settings.modelPath || next.device !== this.settings.device;
+    const reload = this.opened === null || (['modelPath', 'device', 'remoteUrl', 'remoteModel'] as const).some((key) => next[key] !== this.settings[key]);
     this.settings = next;
     if (reload) {
       this.loading = this.load();
@@ -111,11 +124,42 @@ export class ModelHost {
     return this.current;
   }
 
+  /** The remote server's API key changed: a remote model is opened again with it. */
+  async setRemoteApiKey(apiKey: string | null): Promise<ServerState> {
+    const key = apiKey === null || apiKey.trim() === '' ? null : apiKey.trim();
+    if (key === this.remoteApiKey) return this.current;
+    this.remoteApiKey = key;
+    if (this.settings.remoteUrl !== null) {
+      this.loading = this.load();
+      await this.loading;
+    }
+    return this.current;
+  }
+
+  /**
+   * A completion found no model because the remote server could not be reached (or the key was refused): it is
+   * tried again, at most every few seconds, so that a team server coming back needs no restart.
+   */
+  retryRemote(): void {
+    const { phase } = this.current;
+    if (phase !== 'error' || this.settings.remoteUrl === null || performance.now() - this.lastLoadAt < REMOTE_RETRY_MS) return;
+    this.loading = this.load();
+  }
+
+  /** A completion failed without stopping the model (a remote server's timeout, 5xx, dropped stream): shown until one works. */
+  completionFailed(message: string): void {
+    if (this.current.warning !== message) this.setState({ ...this.current, warning: message });
+  }
+
+  completionSucceeded(): void {
+    if (this.current.warning !== null) this.setState({ ...this.current, warning: null });
+  }
+
   /** The model to complete with, or null when none is ready (loading, error). */
   modelInUse(): ModelInUse | null {
     if (this.current.phase !== 'ready' || this.opened === null || this.prompts === null) return null;
     const { engine, summary, fim } = this.opened;
-    const point = operatingPoint(this.settings, summary, this.calibrations.current.result);
+    const point = this.pointOf(this.opened, this.settings);
     return {
       engine,
       prompts: this.prompts,
@@ -139,7 +183,7 @@ export class ModelHost {
     const opened = this.opened;
     this.opened = null;
     this.calibrations.modelGone();
-    this.setState({ ...this.current, phase: 'error', operatingPoint: null, message: `The model engine stopped: ${messageOf(error)}. Change a setting or restart the server to reload it.` });
+    this.setState({ ...this.current, phase: 'error', operatingPoint: null, warning: null, message: `The model engine stopped: ${messageOf(error)}. Change a setting or restart the server to reload it.` });
     opened?.engine.dispose().catch((disposeError: unknown) => this.log(`dispose after failure: ${messageOf(disposeError)}`));
   }
 
@@ -154,21 +198,25 @@ export class ModelHost {
 
   private async load(): Promise<void> {
     const number = ++this.loadNumber;
-    const path = this.settings.modelPath ?? this.defaultModelPath;
+    this.lastLoadAt = performance.now();
+    const source = this.source();
     const previous = this.opened;
     this.opened = null;
     this.prompts = null;
     this.calibrations.modelGone();
-    this.setState({ phase: 'loading', message: `Loading the model from ${path}`, model: null, settings: this.settings, operatingPoint: null });
+    const what = source.kind === 'remote' ? `Connecting to the remote server at ${source.url}` : `Loading the model from ${source.path}`;
+    this.setState({ phase: 'loading', message: what, model: null, settings: this.settings, operatingPoint: null, warning: null });
     await previous?.engine.dispose().catch((error: unknown) => this.log(`dispose of the previous model: ${messageOf(error)}`));
     let opened: OpenedModel;
     try {
-      opened = await this.openModel(path, this.settings.device, this.log);
+      opened = await this.openModel(source, this.log);
     } catch (error) {
       if (number !== this.loadNumber) return;
-      const message = `Cannot load the model package at ${path}: ${messageOf(error)}. Choose a model folder (LayerSkip: Select Model Folder) or clear layerskip.modelPath to use the bundled model.`;
+      const message = source.kind === 'remote'
+        ? `Cannot use the remote server at ${source.url}: ${messageOf(error)}. Completions try it again every few seconds; fix layerskip.remoteUrl / remoteModel, or clear remoteUrl to use the local model.`
+        : `Cannot load the model package at ${source.path}: ${messageOf(error)}. Choose a model folder (LayerSkip: Select Model Folder) or clear layerskip.modelPath to use the bundled model.`;
       this.log(message);
-      this.setState({ phase: 'error', message, model: null, settings: this.settings, operatingPoint: null });
+      this.setState({ phase: 'error', message, model: null, settings: this.settings, operatingPoint: null, warning: null });
       return;
     }
     if (number !== this.loadNumber) {
@@ -181,17 +229,30 @@ export class ModelHost {
       if (this.opened === opened) this.engineFailed(new Error(message));
     });
     this.prompts = new PromptBuilder((text) => Promise.resolve(opened.engine.tokenize(text)), opened.fim, opened.bosTokenId);
-    this.fullTokensPerSecond = await this.measureFullDecoding(opened);
+    // a remote server's speed is its own business (and asking it costs a request): no reference is measured
+    this.fullTokensPerSecond = opened.calibration === null ? null : await this.measureFullDecoding(opened);
     if (number !== this.loadNumber) return;
     const model = opened.summary;
     this.log(`Model ready: ${model.name}, ${model.numLayers} layers on ${model.device}, FIM ${model.hasFim ? 'yes' : 'no (prefix-only prompts)'}, full decoding ${this.fullTokensPerSecond?.toFixed(1) ?? '?'} tokens/s`);
-    this.calibrations.modelReady(opened.calibration, this.settings.autoCalibrate);
-    this.setState({ phase: 'ready', message: `${model.name} on ${model.device}`, model, settings: this.settings, operatingPoint: this.resolvePoint(this.settings) });
+    if (opened.calibration !== null) this.calibrations.modelReady(opened.calibration, this.settings.autoCalibrate);
+    const where = source.kind === 'remote' ? `${model.name} on the remote server ${source.url}` : `${model.name} on ${model.device}`;
+    this.setState({ phase: 'ready', message: where, model, settings: this.settings, operatingPoint: this.resolvePoint(this.settings), warning: null });
+  }
+
+  private source(): ModelSource {
+    const { remoteUrl, remoteModel, modelPath, device } = this.settings;
+    const path = modelPath ?? this.defaultModelPath;
+    return remoteUrl === null
+      ? { kind: 'package', path, device }
+      : { kind: 'remote', url: remoteUrl, model: remoteModel, apiKey: this.remoteApiKey, promptPackage: path };
   }
 
   private resolvePoint(settings: ServerSettings): OperatingPoint | null {
-    const model = this.opened?.summary;
-    return model === undefined ? null : operatingPoint(settings, model, this.calibrations.current.result);
+    return this.opened === null ? null : this.pointOf(this.opened, settings);
+  }
+
+  private pointOf(opened: OpenedModel, settings: ServerSettings): OperatingPoint {
+    return opened.calibration === null ? REMOTE_POINT : operatingPoint(settings, opened.summary, this.calibrations.current.result);
   }
 
   /**
@@ -229,7 +290,11 @@ export class ModelHost {
   }
 }
 
+/** A remote server decodes as it is configured there; to completion it is one full-model generation. */
+const REMOTE_POINT: OperatingPoint = { mode: 'full', exitLayer: null, draftLength: null, adaptiveDraft: false, source: 'remote', speedup: null, speedupBasis: null };
+
 function validate(settings: ServerSettings, model: ModelSummary | null): void {
+  if (settings.remoteUrl !== null) parseRemoteUrl(settings.remoteUrl);
   const { exitLayer, draftLength } = settings;
   if (exitLayer !== null) {
     const max = model === null ? Infinity : model.numLayers - 1;

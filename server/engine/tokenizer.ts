@@ -36,7 +36,16 @@ export class PackageTokenizer implements TextCodec {
   }
 
   decode(tokens: readonly number[]): string {
+    return this.decodeTokens(tokens, true);
+  }
+
+  /** Tokens as text with their special tokens spelled out (FIM markers): a prompt for a server that tokenizes text. */
+  decodeWithSpecialTokens(tokens: readonly number[]): string {
+    return this.decodeTokens(tokens, false);
+  }
+
+  private decodeTokens(tokens: readonly number[], skipSpecialTokens: boolean): string {
     if (tokens.length === 0) return ''; // the library throws on an empty list
-    return this.tokenizer.decode([...tokens], { skip_special_tokens: true, clean_up_tokenization_spaces: false });
+    return this.tokenizer.decode([...tokens], { skip_special_tokens: skipSpecialTokens, clean_up_tokenization_spaces: false });
   }
 }

@@ -291,7 +291,8 @@ void test('the model host reports a failed load as an error state and loads agai
     },
   });
   const host = new ModelHost(
-    async (path) => {
+    async (source) => {
+      const path = source.kind === 'package' ? source.path : source.url;
       if (path !== '/good') throw new Error(`the folder ${path} does not exist`);
       return opened(8);
     },

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# llama.cpp's OpenAI-compatible server for the remote-backend tests and `npm run bench:remote` (docs/team-server.md):
+# llama-cpp-python[server] from PyPI, which compiles llama.cpp at install (~10 minutes on 2 cores), so it goes once
+# into a cached venv outside the extension's dependencies and is reused until the pinned version changes.
+#   LAYERSKIP_LLAMA_SERVER_VENV  where the venv lives (default: ~/.cache/layerskip/llama-server-venv)
+# Prints the venv's python on stdout; `python -m llama_cpp.server --model X.gguf --port N` starts a server.
+set -euo pipefail
+log() { printf '[setup-llama-server] %s\n' "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+VERSION=0.3.36
+VENV="${LAYERSKIP_LLAMA_SERVER_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/layerskip/llama-server-venv}"
+PY="$VENV/bin/python"
+STAMP="$VENV/.layerskip-stamp"
+WANT="llama-cpp-python[server]==$VERSION"
+# Compiled for this CPU (llama.cpp's default, GGML_NATIVE): the stamp names the CPU's flags, so a cache that moved to
+# another CPU is rebuilt instead of dying on an illegal instruction.
+CPU="$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | sha256sum | cut -c1-16)"
+WANT_STAMP="$WANT cpu $CPU"
+
+if [ -x "$PY" ] && [ "$(cat "$STAMP" 2>/dev/null)" = "$WANT_STAMP" ] && "$PY" -c 'import llama_cpp.server' 2>/dev/null; then
+  echo "$PY"; exit 0
+fi
+log "installing $WANT into $VENV (compiles llama.cpp: ~10 minutes on 2 cores, once)"
+rm -rf "$VENV"
+mkdir -p "$(dirname "$VENV")"
+python3 -m venv "$VENV" || die "python3 -m venv failed (Debian/Ubuntu: apt-get install python3-venv)"
+CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" \
+  "$PY" -m pip install --quiet --disable-pip-version-check --no-cache-dir "$WANT" </dev/null \
+  || die "pip install $WANT failed (needs a C++ compiler and cmake: apt-get install build-essential cmake)"
+"$PY" -c 'import llama_cpp.server' || die "llama_cpp.server does not import after the install"
+echo "$WANT_STAMP" > "$STAMP"
+echo "$PY"
