@@ -41,8 +41,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       else output.info(`server ${state.phase}: ${state.message}`);
       // Say once why suggestions stopped (the top complaint: completions that silently never show up).
       if (state.phase === 'error' && lastPhase !== 'error') {
-        void vscode.window.showWarningMessage(`LayerSkip: ${state.message}`, 'Select Model Folder', 'Show Log').then((choice) => {
-          if (choice === 'Select Model Folder') return vscode.commands.executeCommand('layerskip.selectModelFolder');
+        // a remote server's failure is fixed by its key or URL, a local one's by the model folder
+        const [fix, command] = state.settings?.remoteUrl ? ['Set Remote API Key', 'layerskip.setRemoteApiKey'] : ['Select Model Folder', 'layerskip.selectModelFolder'];
+        void vscode.window.showWarningMessage(`LayerSkip: ${state.message}`, fix, 'Show Log').then((choice) => {
+          if (choice === fix) return vscode.commands.executeCommand(command);
           if (choice === 'Show Log') output.show();
           return undefined;
         });

@@ -13,10 +13,15 @@ VENV="${LAYERSKIP_LLAMA_SERVER_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/layerskip/l
 PY="$VENV/bin/python"
 STAMP="$VENV/.layerskip-stamp"
 WANT="llama-cpp-python[server]==$VERSION"
-# Compiled for this CPU (llama.cpp's default, GGML_NATIVE): the stamp names the CPU's flags, so a cache that moved to
-# another CPU is rebuilt instead of dying on an illegal instruction.
-CPU="$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | sha256sum | cut -c1-16)"
-WANT_STAMP="$WANT cpu $CPU"
+# x86-64 with AVX2, not GGML_NATIVE: on these VMs the CPU reports AMX, which a native build uses and the kernel then
+# refuses ("Illegal instruction" at the first matrix product). Elsewhere (ARM) llama.cpp's defaults apply.
+if [ "$(uname -m)" = x86_64 ]; then
+  CMAKE_FLAGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON"
+  grep -qw avx2 /proc/cpuinfo || die "this CPU has no AVX2, which the llama.cpp build here assumes"
+else
+  CMAKE_FLAGS=""
+fi
+WANT_STAMP="$WANT cmake $CMAKE_FLAGS"
 
 if [ -x "$PY" ] && [ "$(cat "$STAMP" 2>/dev/null)" = "$WANT_STAMP" ] && "$PY" -c 'import llama_cpp.server' 2>/dev/null; then
   echo "$PY"; exit 0
@@ -25,7 +30,7 @@ log "installing $WANT into $VENV (compiles llama.cpp: ~10 minutes on 2 cores, on
 rm -rf "$VENV"
 mkdir -p "$(dirname "$VENV")"
 python3 -m venv "$VENV" || die "python3 -m venv failed (Debian/Ubuntu: apt-get install python3-venv)"
-CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" \
+CMAKE_ARGS="$CMAKE_FLAGS" CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" \
   "$PY" -m pip install --quiet --disable-pip-version-check --no-cache-dir "$WANT" </dev/null \
   || die "pip install $WANT failed (needs a C++ compiler and cmake: apt-get install build-essential cmake)"
 "$PY" -c 'import llama_cpp.server' || die "llama_cpp.server does not import after the install"

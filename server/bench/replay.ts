@@ -1,4 +1,5 @@
-// `npm run bench:replay [-- --model DIR] [--file SRC] [--chars N] [--max-tokens N] [--seed S] [--out FILE]`
+// `npm run bench:replay [-- --model DIR] [--file SRC] [--chars N] [--max-tokens N] [--seed S] [--mode M] [--out FILE]
+//   [--remote-url URL --remote-model NAME]` (a team server generates; its own CPU is not in the server's figures)
 // Types a real source file character by character into the real LSP server (dist/server.js over stdio) with
 // human-like pauses, behaving like the extension does: cancel the in-flight request on each keystroke, show the
 // rest of a suggestion from the typing-as-suggested cache when the user types what it predicted, debounce by the
@@ -11,7 +12,7 @@ import { CancellationTokenSource } from 'vscode-languageserver-protocol/node';
 // The bench plays the extension's part, so it uses the extension's own (vscode-free) cache and debouncer.
 import { AdaptiveDebouncer } from '../../extension/debouncer.js';
 import { SuggestionCache } from '../../extension/suggestionCache.js';
-import { DEFAULT_MODEL_DIR, DEFAULT_SETTINGS } from '../protocol.js';
+import { DEFAULT_MODEL_DIR, DEFAULT_SETTINGS, type ModeSetting, type ServerSettings } from '../protocol.js';
 import { createTestModelPackage } from './benchModel.js';
 import { FIXED_DECODING, LspSession, percentile, processUsage, textOf } from './replayClient.js';
 
@@ -58,6 +59,9 @@ async function main(): Promise<void> {
       // A random model rarely ends a line, so its suggestions run to this cap (a trained one stops at line ends).
       'max-tokens': { type: 'string', default: String(DEFAULT_SETTINGS.maxNewTokens) },
       seed: { type: 'string', default: '1' },
+      mode: { type: 'string', default: FIXED_DECODING.mode },
+      'remote-url': { type: 'string' },
+      'remote-model': { type: 'string' },
       out: { type: 'string', default: 'bench-replay.json' },
     },
   });
@@ -74,7 +78,15 @@ async function main(): Promise<void> {
   const uri = 'file:///replay/' + values.file.split('/').pop();
   const random = seededRandom(Number(values.seed));
 
-  const session = await LspSession.start(join(__dirname, 'server.js'), { modelPath: model.dir, maxNewTokens: Number(values['max-tokens']), ...FIXED_DECODING }, true);
+  const settings: Partial<ServerSettings> = {
+    modelPath: model.dir,
+    maxNewTokens: Number(values['max-tokens']),
+    ...FIXED_DECODING,
+    mode: values.mode as ModeSetting,
+    remoteUrl: values['remote-url'] ?? null,
+    remoteModel: values['remote-model'] ?? null,
+  };
+  const session = await LspSession.start(join(__dirname, 'server.js'), settings, true);
   const ready = await session.waitForPhase('ready', 300_000);
   await session.open(uri, text, 'typescript');
   const cache = new SuggestionCache();
@@ -142,6 +154,8 @@ async function main(): Promise<void> {
     model: model.description,
     modelName: ready.model?.name,
     device: ready.model?.device,
+    remote: ready.model?.device === 'remote' ? ready.model.path : null,
+    mode: values.mode,
     file: values.file,
     maxNewTokens: Number(values['max-tokens']),
     keystrokes: outcomes.length,

@@ -57,7 +57,13 @@ export class LspSession {
     readonly connection: ProtocolConnection,
   ) {}
 
-  static async start(serverScript: string, settings: Partial<ServerSettings>, clientProvidesInlineCompletion = false, storagePath?: string): Promise<LspSession> {
+  static async start(
+    serverScript: string,
+    settings: Partial<ServerSettings>,
+    clientProvidesInlineCompletion = false,
+    storagePath?: string,
+    remoteApiKey?: string,
+  ): Promise<LspSession> {
     if (!existsSync(serverScript)) throw new Error(`${serverScript} is missing: run npm run build`);
     const child = spawn(process.execPath, [serverScript, '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'] });
     const connection = createProtocolConnection(new StreamMessageReader(child.stdout), new StreamMessageWriter(child.stdin));
@@ -69,7 +75,7 @@ export class LspSession {
     connection.onNotification(new ProtocolNotificationType<CalibrationStatus, void>(CalibrationNotification), (status) => void session.calibrations.push(status));
     connection.onNotification('window/logMessage', () => undefined);
     connection.listen();
-    const initializationOptions: InitializationOptions = { settings, clientProvidesInlineCompletion, storagePath };
+    const initializationOptions: InitializationOptions = { settings, clientProvidesInlineCompletion, storagePath, remoteApiKey };
     const result = await connection.sendRequest('initialize', { processId: process.pid, rootUri: null, capabilities: {}, initializationOptions });
     session.capabilities = (result as { capabilities: Record<string, unknown> }).capabilities;
     await connection.sendNotification('initialized', {});

@@ -35,7 +35,11 @@ export function tinyModelPackage(family: Family = 'codellama', numLayers = 6): P
 
 /** Sessions start in FIXED_DECODING unless `settings` say otherwise; `storagePath` keeps calibrations out of the user's cache. */
 export const LspSession = {
-  start: (settings: Partial<ServerSettings>, clientProvidesInlineCompletion = false, storagePath = mkdtempSync(join(tmpdir(), 'layerskip-storage-'))): Promise<Session> =>
-    Session.start(serverScript, { ...FIXED_DECODING, ...settings }, clientProvidesInlineCompletion, storagePath),
+  start: (
+    settings: Partial<ServerSettings>,
+    clientProvidesInlineCompletion = false,
+    storagePath = mkdtempSync(join(tmpdir(), 'layerskip-storage-')),
+    remoteApiKey?: string,
+  ): Promise<Session> => Session.start(serverScript, { ...FIXED_DECODING, ...settings }, clientProvidesInlineCompletion, storagePath, remoteApiKey),
 };
 export type LspSession = Session;

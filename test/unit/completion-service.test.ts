@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CompletionService, type CompletionOutcome, type ModelInUse } from '../../server/completion/completionService.js';
 import type { CompletionEngine, CompletionGenerationParams, CompletionGenerationResult } from '../../server/completion/engine.js';
-import { ModelHost, type OpenedModel } from '../../server/completion/modelHost.js';
+import { ModelHost, type ModelSource, type OpenedModel } from '../../server/completion/modelHost.js';
 import { PromptBuilder } from '../../server/completion/prompt.js';
 import { completionRules } from '../../server/completion/rules.js';
 import { DEFAULT_SETTINGS, type DecodingMode, type ServerState } from '../../server/protocol.js';
@@ -332,4 +332,55 @@ void test('decoding settings reach the engine: mode, exit layer, draft length, a
     engine.calls.map(({ params }) => [params.mode, params.exitLayer, params.draftLength, params.adaptiveDraft]),
     [['early-exit', 2, 4, false], ['self-speculative', 2, 4, true]],
   );
+});
+
+void test('the model host opens a remote server when remoteUrl is set: the key apart from the settings, retries, warnings', async () => {
+  const sources: ModelSource[] = [];
+  let reachable = false;
+  const host = new ModelHost(
+    async (source) => {
+      sources.push(source);
+      if (source.kind === 'remote' && !reachable) throw new Error('cannot reach http://team:8080/v1/models: connection refused (ECONNREFUSED)');
+      return {
+        engine: new ScriptedEngine(['1']),
+        summary: { path: source.kind === 'remote' ? source.url : source.path, name: 'm', numLayers: 8, device: source.kind === 'remote' ? 'remote' : 'cpu', hasFim: true, recommendedExitLayer: 2, recommendedDraftLength: 4 },
+        bosTokenId: null,
+        fim: null,
+        calibration: source.kind === 'remote' ? null : fakeCalibrationTarget(),
+        onDied: () => () => undefined,
+      };
+    },
+    '/bundled',
+    () => undefined,
+    () => undefined,
+    noCalibrations(),
+    () => undefined,
+  );
+  await assert.rejects(host.applySettings({ remoteUrl: 'team:8080' }), /remoteUrl is not a URL|must be http or https/);
+  await host.setRemoteApiKey('sk-1');
+  const down = await host.applySettings({ remoteUrl: 'http://team:8080/v1', remoteModel: 'big', autoCalibrate: false });
+  assert.equal(down.phase, 'error');
+  assert.match(down.message, /Cannot use the remote server at http:\/\/team:8080\/v1: cannot reach .*connection refused.*try it again/);
+  assert.deepEqual(sources.at(-1), { kind: 'remote', url: 'http://team:8080/v1', model: 'big', apiKey: 'sk-1', promptPackage: '/bundled' });
+  assert.ok(!JSON.stringify(down).includes('sk-1'), 'the key is not in the state');
+  host.retryRemote();
+  assert.equal(sources.length, 1, 'not retried within a few seconds of the last attempt');
+  reachable = true;
+  const ready = await host.setRemoteApiKey('sk-2');
+  assert.equal(ready.phase, 'ready', 'a new key opens the remote model again');
+  assert.deepEqual(sources.at(-1), { kind: 'remote', url: 'http://team:8080/v1', model: 'big', apiKey: 'sk-2', promptPackage: '/bundled' });
+  assert.equal(ready.operatingPoint?.source, 'remote');
+  assert.equal(host.modelInUse()?.mode, 'full');
+  host.completionFailed('The last completion failed: timed out');
+  assert.equal(host.state.warning, 'The last completion failed: timed out');
+  assert.equal(host.state.phase, 'ready');
+  host.completionSucceeded();
+  assert.equal(host.state.warning, null);
+  const local = await host.applySettings({ remoteUrl: null });
+  assert.equal(local.phase, 'ready');
+  assert.deepEqual(sources.at(-1), { kind: 'package', path: '/bundled', device: 'auto' });
+  const countBefore = sources.length;
+  await host.setRemoteApiKey('sk-3');
+  assert.equal(sources.length, countBefore, 'a key change reloads nothing while the local engine runs');
+  await host.dispose();
 });
