@@ -37,8 +37,17 @@ void describe('completions from llama.cpp\'s server (layerskip.remoteUrl)', () =
     const partials: string[] = [];
     const list = await session.complete('file:///w/fib.py', { line: 3, character: 11 }, { onPartial: (items) => partials.push(items[0]?.insertText as string) });
     const text = textOf(list);
-    // the model's answer here, as llama.cpp's own CLI gives it for this FIM prompt
-    assert.match(text, /^fibonacci\(n ?- ?1\) ?\+ ?fibonacci\(n ?- ?2\)/, `got ${JSON.stringify(text)}`);
+    // The oracle: llama.cpp's own greedy continuation of the prompt, asked directly (no streaming, no LSP). The
+    // bundled package has no FIM tokens, so the prompt is the prefix; token healing held back the trailing space,
+    // which the continuation begins with; the suggestion is its first line.
+    const direct = await fetch(`${llama.url}/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
+      body: JSON.stringify({ prompt: FIB.trimEnd(), max_tokens: 24, temperature: 0 }),
+    }).then((response) => response.json() as Promise<{ choices: { text: string }[] }>);
+    const expected = direct.choices[0].text;
+    assert.ok(expected.startsWith(' ') && text !== '' && expected.slice(1).startsWith(text), `got ${JSON.stringify(text)}; llama.cpp: ${JSON.stringify(expected)}`);
+    assert.match(text, /fibonacci\(n/);
     assert.ok(partials.length >= 1 && partials.every((p) => text.startsWith(p)), 'streamed partial results grow into the answer');
     const stats = session.stats.at(-1);
     assert.equal(stats?.device, 'remote');
@@ -74,7 +83,7 @@ void describe('completions from llama.cpp\'s server (layerskip.remoteUrl)', () =
     await session.setSettings({ maxNewTokens: 24 });
     await session.open('file:///w/fib2.py', FIB, 'python');
     const next = textOf(await session.complete('file:///w/fib2.py', { line: 3, character: 11 }));
-    assert.ok(next.startsWith('fibonacci('), `got ${JSON.stringify(next)}`);
+    assert.match(next, /fibonacci\(n/);
   });
 
   void it('the engine killed: no suggestion and a clear warning, the server keeps answering; started again, it completes again', async () => {
@@ -88,7 +97,7 @@ void describe('completions from llama.cpp\'s server (layerskip.remoteUrl)', () =
     assert.match(warned.warning ?? '', /cannot reach http:\/\/127\.0\.0\.1:\d+\/v1\/completions: connection refused/);
     llama = await startLlamaServer({ gguf: BUNDLED_GGUF, alias: ALIAS, apiKey: KEY, port: llama.port });
     const again = textOf(await session.complete(uri, { line: 3, character: 11 }));
-    assert.ok(again.startsWith('fibonacci('), `got ${JSON.stringify(again)}`);
+    assert.match(again, /fibonacci\(n/);
     assert.equal((await state()).warning, null, 'the warning goes with the next completion that worked');
   });
 });

@@ -58,7 +58,8 @@ void describe('remote backend (OpenAI-compatible completions)', () => {
     new RemoteEngine({ endpoint: { url: parseRemoteUrl(url), apiKey }, model: 'smol', codec: charCodec, bosTokenId: 1, extraStopStrings: ['<fim_prefix>'], timeouts: FAST });
 
   void it('streams text through the stop strings and sends the prompt as text, greedy, with the key', async () => {
-    handler = (_request, _body, response) => sse(response, [{ text: 'ret' }, { text: 'urn a;\n' }, { text: '\nnext' }, { text: '', finish: 'stop' }]);
+    // the continuation begins with the healed text (two spaces): the server chose to spell it, and it is not shown
+    handler = (_request, _body, response) => sse(response, [{ text: ' ' }, { text: ' ret' }, { text: 'urn a;\n' }, { text: '\nnext' }, { text: '', finish: 'stop' }]);
     seen.length = 0;
     const deltas: string[] = [];
     const result = await engine().generate(
@@ -72,18 +73,26 @@ void describe('remote backend (OpenAI-compatible completions)', () => {
     assert.equal(result.stats.device, 'remote');
     assert.equal(result.stats.generatedTokens, 'return a;'.length);
     assert.equal(result.stats.promptTokens, '<fim_prefix>x<fim_suffix>'.length, "BOS is the server's to add");
+    assert.equal(seen.length, 1);
     const request = seen[0];
     assert.equal(request.path, '/v1/completions');
     assert.equal(request.auth, `Bearer ${KEY}`);
     const body = JSON.parse(request.body) as Record<string, unknown>;
-    assert.deepEqual(body, {
-      model: 'smol',
-      prompt: '<fim_prefix>x<fim_suffix>  ',
-      max_tokens: 16,
-      temperature: 0,
-      stop: ['\n\n', '<fim_prefix>'],
-      stream: true,
-    });
+    assert.deepEqual(body, { model: 'smol', prompt: '<fim_prefix>x<fim_suffix>', max_tokens: 16, temperature: 0, stop: [], stream: true });
+  });
+
+  void it('a continuation that does not begin with the healed text is asked again with it in the prompt', async () => {
+    handler = (_request, body, response) => {
+      const healedInPrompt = (JSON.parse(body) as { prompt: string }).prompt.endsWith('ret');
+      sse(response, healedInPrompt ? [{ text: 'urn 1;', finish: 'stop' }] : [{ text: 'if (x)', finish: 'stop' }]);
+    };
+    seen.length = 0;
+    const deltas: string[] = [];
+    const result = await engine().generate(charCodec.encode('f() { '), { stopStrings: ['\n\n'], healedText: 'ret' }, { onText: (delta) => deltas.push(delta) });
+    assert.equal(result.text, 'urn 1;');
+    assert.deepEqual(deltas, ['urn 1;'], 'nothing of the dropped continuation was shown');
+    assert.deepEqual(seen.map((request) => (JSON.parse(request.body) as { prompt: string; stop: string[] }).prompt), ['f() { ', 'f() { ret']);
+    assert.deepEqual((JSON.parse(seen[1].body) as { stop: string[] }).stop, ['\n\n', '<fim_prefix>'], 'the server applies the stop strings itself');
   });
 
   void it("ends at the server's end of text and keeps text split across events whole", async () => {
