@@ -28,6 +28,7 @@ void test('ghost text from a remote llama.cpp server, after the API key is set f
         // no key yet: the server refuses, and the extension says so
         await editor.waitForStatusBarItem(/LayerSkip/, 60_000);
         await editor.waitForNotification(/401.*Set Remote API Key/, 60_000);
+        await editor.screenshot('remote-key-refused');
         await editor.runCommand('LayerSkip: Set Remote API Key');
         const input = editor.page.locator('.quick-input-widget input[type="password"]').first();
         await input.waitFor({ state: 'visible', timeout: 10_000 });
@@ -46,6 +47,11 @@ void test('ghost text from a remote llama.cpp server, after the API key is set f
         const shown = pieces.join('');
         assert.match(shown, /fibonacci\(n/, `the remote model's suggestion: ${JSON.stringify(shown)}`);
         const status = await editor.waitForStatusBarItem(/⚡ \d+ ms · remote/, 10_000);
+        await editor.screenshot('remote-ghost-text-first');
+        // the refusal's notification is stale now: cleared for the picture, then the suggestion asked for again
+        await editor.runCommand('Notifications: Clear All Notifications');
+        await editor.page.keyboard.press('Alt+\\');
+        await ghosts.first().waitFor({ state: 'visible', timeout: 30_000 });
         await editor.screenshot('remote-ghost-text');
         process.stdout.write(`# remote model suggested ${JSON.stringify(shown)}; status bar: ${status.label.split(',')[0]}\n`);
 

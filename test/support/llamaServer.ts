@@ -37,9 +37,9 @@ export interface LlamaServer {
 }
 
 /** Starts the server on `port` (a free one by default) and waits until it lists its model. */
-export async function startLlamaServer(options: { gguf: string; alias: string; port?: number; apiKey?: string }): Promise<LlamaServer> {
+export async function startLlamaServer(options: { gguf: string; alias: string; port?: number; apiKey?: string; threads?: number }): Promise<LlamaServer> {
   const port = options.port ?? (await freePort());
-  const args = ['-m', 'llama_cpp.server', '--model', options.gguf, '--model_alias', options.alias, '--host', '127.0.0.1', '--port', String(port), '--n_ctx', '2048', '--n_threads', '1'];
+  const args = ['-m', 'llama_cpp.server', '--model', options.gguf, '--model_alias', options.alias, '--host', '127.0.0.1', '--port', String(port), '--n_ctx', '2048', '--n_threads', String(options.threads ?? 1)];
   if (options.apiKey !== undefined) args.push('--api_key', options.apiKey);
   const child = spawn(llamaPython(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
