@@ -297,7 +297,8 @@ function validate(settings: ServerSettings, model: ModelSummary | null): void {
   if (settings.remoteUrl !== null) parseRemoteUrl(settings.remoteUrl);
   const { exitLayer, draftLength } = settings;
   if (exitLayer !== null) {
-    const max = model === null ? Infinity : model.numLayers - 1;
+    // a remote server's layers are not the extension's to choose (its model may not even say how many it has)
+    const max = model === null || model.device === 'remote' ? Infinity : model.numLayers - 1;
     if (!Number.isInteger(exitLayer) || exitLayer < 1 || exitLayer > max) {
       throw new RangeError(`exit layer must be an integer from 1 to ${max} (got ${exitLayer})`);
     }

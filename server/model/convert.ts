@@ -222,19 +222,22 @@ function readTokenizer(checkpoint: HfCheckpoint): TokenizerFiles {
       throw new ConfigError(`${file}: token ${JSON.stringify(token.content)} has id ${token.id} >= vocab_size ${checkpoint.config.vocabSize}`);
     }
   }
+  const configFile = join(checkpoint.dir, 'tokenizer_config.json');
+  return { file, json, config: existsSync(configFile) ? configFile : null, fim: infillingTokens(added) };
+}
+
+/** CodeLlama-style infilling tokens (`<PRE>` or `▁<PRE>`, `<SUF>`, `<MID>`, `<EOT>`) among a tokenizer's added tokens. */
+export function infillingTokens(added: readonly { id: number; content: string }[]): FimTokens | null {
   const find = (tag: string): { id: number; content: string } | undefined =>
     added.find((t) => t.content === `<${tag}>` || t.content === `▁<${tag}>`);
   const [prefix, suffix, middle, eot] = ['PRE', 'SUF', 'MID', 'EOT'].map(find);
-  const fim =
-    prefix && suffix && middle && eot
-      ? {
-          prefix: prefix.content,
-          suffix: suffix.content,
-          middle: middle.content,
-          eot: eot.content,
-          ids: { prefix: prefix.id, suffix: suffix.id, middle: middle.id, eot: eot.id },
-        }
-      : null;
-  const configFile = join(checkpoint.dir, 'tokenizer_config.json');
-  return { file, json, config: existsSync(configFile) ? configFile : null, fim };
+  return prefix && suffix && middle && eot
+    ? {
+        prefix: prefix.content,
+        suffix: suffix.content,
+        middle: middle.content,
+        eot: eot.content,
+        ids: { prefix: prefix.id, suffix: suffix.id, middle: middle.id, eot: eot.id },
+      }
+    : null;
 }

@@ -1,12 +1,10 @@
 // Opens "the model" when a remote server generates: the server is asked which models it serves (a wrong
 // layerskip.remoteModel is refused here, with the names it does serve), and the prompt side comes from a model
-// package (its tokenizer and FIM markers; the weights are not loaded).
-import { join } from 'node:path';
-import { PackageTokenizer } from '../engine/tokenizer.js';
-import { readManifest } from '../model/manifest.js';
+// package or a Hugging Face folder's tokenizer (promptSide.ts; no weights are loaded).
 import type { ModelSummary } from '../protocol.js';
 import type { OpenedModel } from '../completion/modelHost.js';
 import { listModels, parseRemoteUrl, RemoteError, type Timeouts } from './openAiApi.js';
+import { loadPromptSide } from './promptSide.js';
 import { RemoteEngine } from './remoteEngine.js';
 
 export interface RemoteSource {
@@ -20,32 +18,31 @@ export interface RemoteSource {
 
 export async function openRemoteModel(source: RemoteSource, log: (message: string) => void): Promise<OpenedModel> {
   const endpoint = { url: parseRemoteUrl(source.url), apiKey: source.apiKey };
-  const manifest = readManifest(source.promptPackage);
-  const { file, config, fim } = manifest.tokenizer;
-  const codec = await PackageTokenizer.load(join(source.promptPackage, file), config === null ? null : join(source.promptPackage, config));
+  const { codec, fim, bosTokenId, numLayers } = await loadPromptSide(source.promptPackage);
   const served = await listModels(endpoint, AbortSignal.timeout(60_000), source.timeouts);
   const model = chooseModel(source.model, served, endpoint.url.href);
   log(`Remote completions from ${endpoint.url.href} (model ${model ?? 'the server default'}), prompts with the tokenizer of ${source.promptPackage}${endpoint.apiKey === null ? '' : ', with an API key'}`);
   const summary: ModelSummary = {
     path: endpoint.url.href,
     name: model ?? endpoint.url.host,
-    numLayers: manifest.config.numLayers,
+    numLayers,
     device: 'remote',
     hasFim: fim !== null,
-    recommendedExitLayer: manifest.layerskip.recommendedExitLayer,
-    recommendedDraftLength: manifest.layerskip.recommendedDraftLength,
+    // the server decodes as it is configured: no exit layer or draft length is the extension's to choose
+    recommendedExitLayer: numLayers,
+    recommendedDraftLength: 1,
   };
   return {
     engine: new RemoteEngine({
       endpoint,
       model,
       codec,
-      bosTokenId: manifest.config.bosTokenId,
+      bosTokenId,
       extraStopStrings: fim === null ? [] : [fim.prefix, fim.suffix, fim.middle, fim.eot],
       ...(source.timeouts === undefined ? {} : { timeouts: source.timeouts }),
     }),
     summary,
-    bosTokenId: manifest.config.bosTokenId,
+    bosTokenId,
     fim: fim === null ? null : { prefix: fim.prefix, suffix: fim.suffix, middle: fim.middle, endOfText: fim.eot },
     calibration: null,
     onDied: () => () => undefined, // nothing local to die: each request's failure is its own

@@ -2,11 +2,16 @@
 // request it sends, and every failure a team server can have (4xx/5xx, no answer, silence mid-stream, a dropped
 // connection, a redirect), each a clear message that never holds the API key; cancellation aborts the HTTP request.
 import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { listModels, parseRemoteUrl, RemoteError, streamCompletion } from '../../server/remote/openAiApi.js';
+import { loadPromptSide } from '../../server/remote/promptSide.js';
 import { RemoteEngine, type PromptCodec } from '../../server/remote/remoteEngine.js';
+import { generateCheckpoint } from '../support/checkpoints.js';
 
 const KEY = 'sk-test-0123456789abcdef';
 const FAST = { responseMs: 300, idleMs: 300 };
@@ -236,3 +241,17 @@ async function waitFor(condition: () => boolean, what: string): Promise<void> {
   for (let i = 0; i < 100 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
   assert.ok(condition(), what);
 }
+
+void describe('the prompt side of a remote model', () => {
+  void it("a Hugging Face folder's tokenizer files are enough (no weights): FIM markers, layers from config.json", async () => {
+    const checkpoint = generateCheckpoint({ family: 'codellama', numLayers: 3, hiddenSize: 32 });
+    for (const file of readdirSync(checkpoint.dir).filter((name) => name.endsWith('.safetensors'))) rmSync(join(checkpoint.dir, file));
+    const side = await loadPromptSide(checkpoint.dir);
+    assert.equal(side.numLayers, 3);
+    assert.equal(side.bosTokenId, null, "BOS is the server's to add");
+    assert.ok(side.fim !== null, 'CodeLlama infilling tokens found');
+    const text = `${side.fim.prefix} def f():${side.fim.suffix}`;
+    assert.equal(side.codec.decodeWithSpecialTokens(side.codec.encode(text)), text, 'the prompt goes out with its markers spelled out');
+    await assert.rejects(loadPromptSide(mkdtempSync(join(tmpdir(), 'empty-'))), /neither a model package \(manifest\.json\) nor a Hugging Face model folder with a tokenizer\.json/);
+  });
+});
