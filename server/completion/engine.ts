@@ -34,6 +34,8 @@ export type CompletionGenerationStats = Pick<
 >;
 
 export interface CompletionGenerationResult {
+  /** Generated tokens, EOS excluded: a paused generation resumes from the prompt and them. */
+  tokens: number[];
   text: string;
   stopReason: string;
   stats: CompletionGenerationStats;

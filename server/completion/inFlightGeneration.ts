@@ -1,7 +1,9 @@
-// One engine generation and the request it serves (its follower). When the follower is cancelled (the user typed),
-// the generation keeps running for a grace period instead of being aborted, so that the next request can take it
-// over if the user typed what it generated or is generating ("adoption"): that request then pays for neither the
-// prompt nor the tokens already decoded. It serves one request at a time; completionService.ts decides which.
+// One generation and the request it serves (its follower). When the follower is cancelled (the user typed), the
+// engine stops at once (nobody would see what it generates next) but the generation is kept for a grace period, so
+// that the next request can take it over if the user typed what it generated ("adoption"): that request then pays
+// for neither the prompt nor the tokens already decoded, and when it needs more text the engine resumes where it
+// stopped, from the prompt and the generated tokens (the engine's prompt cache holds their rows: no prefill). It
+// serves one request at a time; completionService.ts decides which.
 //
 // The follower's text is the generated text past what was typed since the generation began. While the typing runs
 // ahead of the generation, each new piece of text is checked against it; the first disagreement aborts the
@@ -9,8 +11,9 @@
 import type { ServerSettings } from '../protocol.js';
 import type { CompletionRequest, ModelInUse } from './completionService.js';
 import type { CursorContext } from './cursorContext.js';
-import type { CompletionGenerationResult } from './engine.js';
+import type { CompletionGenerationParams, CompletionGenerationResult } from './engine.js';
 import type { PartialReporter } from './partialReporter.js';
+import { StopStringFilter } from '../engine/stopStringFilter.js';
 import { completionRules } from './rules.js';
 import { stopStringsFor, suggestionComplete } from './stopRules.js';
 import { typedAtCursor } from './typedAtCursor.js';
@@ -40,11 +43,16 @@ interface Answer {
 export class InFlightGeneration {
   /** Settles (never rejects) once the engine is done with this generation: the next one starts only then. */
   readonly settled: Promise<void>;
+  /** Ends the generation (and the engine run in flight, if any). */
   private readonly controller = new AbortController();
+  /** Stops the engine run in flight, to resume later: set anew for each run. */
+  private runController = new AbortController();
   private readonly stopStrings: string[];
   /** The raw generated text so far. */
   private text = '';
   private ended = false;
+  /** Set while the engine is paused with nobody following: a follower that needs more text resumes it (true). */
+  private resume: ((go: boolean) => void) | null = null;
   private result: CompletionGenerationResult | null = null;
   /** The follower's suggestion was complete, so we stopped the engine: the text will not grow any more. */
   private stoppedAsComplete = false;
@@ -102,6 +110,7 @@ export class InFlightGeneration {
     if (signal.aborted) this.orphan();
     this.feed();
     if (this.ended) this.finish();
+    else this.resumeIfPaused();
     return served;
   }
 
@@ -122,32 +131,83 @@ export class InFlightGeneration {
         { prefixTokens: settings.prefixTokens, suffixTokens: settings.suffixTokens },
       );
       if (signal.aborted) return;
-      const result = await engine.generate(
-        prompt.tokens,
-        {
-          mode: this.model.mode,
-          exitLayer: this.model.exitLayer,
-          draftLength: this.model.draftLength,
-          adaptiveDraft: this.model.adaptiveDraft,
-          maxNewTokens: settings.maxNewTokens,
-          temperature: 0,
-          stopStrings: this.stopStrings,
-          timeBudgetMs: settings.timeBudgetMs,
-          healedText: prompt.healedText,
-        },
-        { signal, onText: (delta) => this.receive(delta) },
-      );
-      if (this.text === '') this.receive(result.text); // an engine that does not stream
-      this.end(result);
+      const generated: number[] = [];
+      // After a pause the stop strings are watched here, over the whole text: one may straddle the pause.
+      let filter: StopStringFilter | null = null;
+      let before = ''; // the whole text of the runs before this one
+      for (;;) {
+        const resumed = filter;
+        let runText = '';
+        let stopped = false;
+        const result = await engine.generate(
+          [...prompt.tokens, ...generated],
+          // a resumed run continues tokens that already spell the healed text, and its stops are watched here
+          resumed === null ? this.params(generated.length, this.stopStrings, prompt.healedText) : this.params(generated.length, [], ''),
+          {
+            signal: this.runController.signal,
+            onText: (delta) => {
+              if (resumed === null) return this.receive(delta);
+              runText += delta;
+              const update = resumed.update(before + runText);
+              this.receive(update.delta);
+              if (!update.stopped) return;
+              stopped = true;
+              this.runController.abort();
+            },
+          },
+        );
+        if (resumed === null && this.text === '') this.receive(result.text); // an engine that does not stream
+        generated.push(...result.tokens);
+        before += result.text;
+        // a run aborted while the generation goes on was paused: its follower was cancelled (orphan())
+        const paused = result.stopReason === 'cancelled' && !signal.aborted && !stopped;
+        if (!paused || generated.length >= settings.maxNewTokens) {
+          if (resumed !== null) this.receive(resumed.flush());
+          return this.end(stopped ? { ...result, stopReason: 'stop-string' } : result);
+        }
+        // Nobody follows: wait for a follower that needs more text, or for the end of the grace period. (One that
+        // came while the engine was still stopping resumes it at once.)
+        if (this.answer === null && !(await new Promise<boolean>((go) => (this.resume = go)))) return this.end(result);
+        this.runController = new AbortController();
+        // the same stop strings over the same text hold back the same tail: what it releases now was received
+        if (filter === null) filter = new StopStringFilter(this.stopStrings);
+        filter.update(before);
+      }
     } catch (error) {
       this.fail(error);
     }
+  }
+
+  private params(generated: number, stopStrings: string[], healedText: string): Partial<CompletionGenerationParams> {
+    const { model, settings } = this;
+    return {
+      mode: model.mode,
+      exitLayer: model.exitLayer,
+      draftLength: model.draftLength,
+      adaptiveDraft: model.adaptiveDraft,
+      maxNewTokens: settings.maxNewTokens - generated,
+      temperature: 0,
+      stopStrings,
+      timeBudgetMs: settings.timeBudgetMs,
+      healedText,
+    };
   }
 
   private receive(delta: string): void {
     if (this.closed || delta === '') return;
     this.text += delta;
     this.feed();
+    this.pauseIfUnseen();
+  }
+
+  /**
+   * Nobody follows (the request was cancelled): the engine goes on only until the text holds the rest of the line
+   * the user is typing in, which the next keystroke's request would show; what comes after, nobody may ever see.
+   */
+  private pauseIfUnseen(): void {
+    const follower = this.follower;
+    if (this.answer !== null || follower === null || this.closed) return;
+    if (this.text.slice(follower.typed.length).includes('\n')) this.runController.abort();
   }
 
   /** Hands the follower the text past what it typed, stopping the engine once its suggestion is complete. */
@@ -158,7 +218,16 @@ export class InFlightGeneration {
     const fed = typed.length + reporter.text.length;
     if (this.text.length <= fed || !reporter.push(this.text.slice(fed)) || this.stoppedAsComplete) return;
     this.stoppedAsComplete = true;
+    this.stopEngine();
+  }
+
+  /** Ends the engine's part: the run in flight is aborted, a paused generation is not resumed. */
+  private stopEngine(): void {
     this.controller.abort();
+    this.runController.abort();
+    const resume = this.resume;
+    this.resume = null;
+    resume?.(false);
   }
 
   private end(result: CompletionGenerationResult | null): void {
@@ -188,12 +257,24 @@ export class InFlightGeneration {
     this.close()?.resolve({ kind: 'diverged' });
   }
 
-  /** The follower was cancelled: it gets nothing now, and another request may take over until the grace ends. */
+  /**
+   * The follower was cancelled: it gets nothing now, the engine pauses as soon as it has finished the current line
+   * (pauseIfUnseen), and another request may take the generation over until the grace ends.
+   */
   private orphan(): void {
     if (this.answer === null) return;
     this.answer.resolve({ kind: 'dropped' });
     this.answer = null;
+    this.pauseIfUnseen();
     this.grace = setTimeout(() => this.abort(), completionRules.adoptionGraceMs);
+  }
+
+  /** A follower of a paused generation needs more text than it has: the engine goes on from where it stopped. */
+  private resumeIfPaused(): void {
+    const resume = this.resume;
+    if (resume === null || this.closed || this.stoppedAsComplete) return;
+    this.resume = null;
+    resume(true);
   }
 
   /** Serves nothing any more and stops the engine; returns the pending answer, for the caller to settle. */
@@ -202,7 +283,7 @@ export class InFlightGeneration {
     this.answer = null;
     this.closed = true;
     this.clearGrace();
-    this.controller.abort();
+    this.stopEngine();
     return answer;
   }
 

@@ -7,17 +7,24 @@ import { test } from 'node:test';
 import { CompletionService, type CompletionOutcome, type ModelInUse } from '../../server/completion/completionService.js';
 import type { CompletionEngine, CompletionGenerationParams, CompletionGenerationResult } from '../../server/completion/engine.js';
 import { ModelHost, type ModelSource, type OpenedModel } from '../../server/completion/modelHost.js';
+import { StopStringFilter } from '../../server/engine/stopStringFilter.js';
 import { PromptBuilder } from '../../server/completion/prompt.js';
 import { completionRules } from '../../server/completion/rules.js';
 import { DEFAULT_SETTINGS, type DecodingMode, type ServerState } from '../../server/protocol.js';
 import { fakeCalibrationTarget, noCalibrations } from './calibration-fixtures.js';
 
 /** Replays `chunks` on its first call and `laterChunks` on the others; an Error in them is thrown there. */
+/**
+ * A deterministic "model": a fresh generation replays its script (the first call `chunks`, later ones `laterChunks`)
+ * one chunk a step, chunk i being token SCRIPTED_TOKEN + i; a prompt that ends with such tokens (a paused generation
+ * resumed) continues the script after them, as a real model continues its own tokens.
+ */
 class ScriptedEngine implements CompletionEngine {
-  readonly calls: { params: Partial<CompletionGenerationParams>; aborted: boolean; chunksSent: number }[] = [];
+  readonly calls: { params: Partial<CompletionGenerationParams>; aborted: boolean; chunksSent: number; resumedAt: number | null }[] = [];
   /** Most generations running at once (the service must keep it at 1). */
   maxRunning = 0;
   private running = 0;
+  private script: (string | Error)[] = [];
   constructor(
     private readonly chunks: (string | Error)[],
     private readonly stepMs = 5,
@@ -25,31 +32,46 @@ class ScriptedEngine implements CompletionEngine {
   ) {}
 
   async generate(
-    _prompt: number[],
+    prompt: number[],
     params: Partial<CompletionGenerationParams>,
     options: { signal?: AbortSignal; onText?: (delta: string, tokens: number[]) => void },
   ): Promise<CompletionGenerationResult> {
-    const call = { params, aborted: false, chunksSent: 0 };
-    const chunks = this.calls.length === 0 ? this.chunks : this.laterChunks;
+    const last = prompt.at(-1) ?? 0;
+    const resumedAt = last >= SCRIPTED_TOKEN ? last - SCRIPTED_TOKEN + 1 : null;
+    if (resumedAt === null) this.script = this.calls.length === 0 ? this.chunks : this.laterChunks;
+    const call = { params, aborted: false, chunksSent: 0, resumedAt };
     this.calls.push(call);
     this.maxRunning = Math.max(this.maxRunning, ++this.running);
+    const tokens: number[] = [];
+    // stop strings as the engine applies them: text that may begin one is held back until it cannot
+    const stops = new StopStringFilter(params.stopStrings ?? []);
     try {
       let text = '';
-      for (const chunk of chunks) {
+      for (let i = resumedAt ?? 0; i < this.script.length && tokens.length < (params.maxNewTokens ?? Infinity); i++) {
         await sleep(this.stepMs);
         if (options.signal?.aborted) {
           call.aborted = true;
-          return result(text, 'cancelled', call.chunksSent);
+          return result(text, 'cancelled', tokens);
         }
+        const chunk = this.script[i];
         if (chunk instanceof Error) throw chunk;
         text += chunk;
+        tokens.push(SCRIPTED_TOKEN + i);
         call.chunksSent++;
-        options.onText?.(chunk, [0]);
+        const { delta, stopped } = stops.update(text);
+        options.onText?.(delta, [SCRIPTED_TOKEN + i]);
+        if (stopped) return result(stops.fullText, 'stop-string', tokens);
       }
-      return result(text, 'max-tokens', call.chunksSent);
+      options.onText?.(stops.flush(), []);
+      return result(text, 'max-tokens', tokens);
     } finally {
       this.running--;
     }
+  }
+
+  /** Chunks sent over all calls (a resumed generation's included). */
+  get chunksSent(): number {
+    return this.calls.reduce((sum, call) => sum + call.chunksSent, 0);
   }
 
   tokenize(text: string): number[] {
@@ -59,13 +81,16 @@ class ScriptedEngine implements CompletionEngine {
   async dispose(): Promise<void> {}
 }
 
-function result(text: string, stopReason: string, tokens: number): CompletionGenerationResult {
+const SCRIPTED_TOKEN = 100_000;
+
+function result(text: string, stopReason: string, tokens: number[]): CompletionGenerationResult {
   return {
+    tokens,
     text,
     stopReason,
     stats: {
-      promptTokens: 10, promptCacheHitTokens: 0, timeToFirstTokenMs: 1, tokensPerSecond: 100, generatedTokens: tokens,
-      drafted: tokens, accepted: tokens, acceptanceRate: 1, totalMs: 5, measuredSpeedupBound: 2, exitLayer: 2, draftLength: 4, device: 'test',
+      promptTokens: 10, promptCacheHitTokens: 0, timeToFirstTokenMs: 1, tokensPerSecond: 100, generatedTokens: tokens.length,
+      drafted: tokens.length, accepted: tokens.length, acceptanceRate: 1, totalMs: 5, measuredSpeedupBound: 2, exitLayer: 2, draftLength: 4, device: 'test',
     },
   };
 }
@@ -91,9 +116,9 @@ async function until(condition: () => boolean, what: string): Promise<void> {
  * A completion of BODY on `engine` whose caller cancels it (as VS Code does on the next keystroke) once engine call
  * `call` has sent `chunks` chunks; returns what that caller got.
  */
-async function cancelledAfter(service: CompletionService, engine: ScriptedEngine, chunks: number, call = 0): Promise<CompletionOutcome> {
+async function cancelledAfter(service: CompletionService, engine: ScriptedEngine, chunks: number, call = 0, text = BODY): Promise<CompletionOutcome> {
   const cancel = new AbortController();
-  const outcome = service.complete(request(BODY), model(engine), DEFAULT_SETTINGS, cancel.signal, ignore);
+  const outcome = service.complete(request(text), model(engine), DEFAULT_SETTINGS, cancel.signal, ignore);
   await until(() => engine.calls[call]?.chunksSent === chunks, `${chunks} chunks generated`);
   cancel.abort();
   return outcome;
@@ -117,21 +142,25 @@ void test('a new request aborts the one in flight; the caller of the old one get
   assert.equal(outcome.stats?.speedup, 2, '100 tokens/s over the 50 measured for full decoding');
 });
 
-void test('cancellation by the caller answers it at once; the engine stops when no request took over within the grace period', async () => {
-  const engine = new ScriptedEngine(Array.from({ length: 100 }, () => 'y'), 10);
+void test('cancellation answers the caller at once; the engine finishes the line being typed, then pauses; after the grace period the generation is gone', async () => {
+  const engine = new ScriptedEngine([...SCRIPT, ...Array.from({ length: 50 }, () => 'x')], 10);
+  const service = new CompletionService();
   const controller = new AbortController();
-  const pending = new CompletionService().complete(request('let b = '), model(engine), DEFAULT_SETTINGS, controller.signal, ignore);
-  await until(() => engine.calls[0]?.chunksSent === 2, 'generating');
+  const pending = service.complete(request(BODY), model(engine), DEFAULT_SETTINGS, controller.signal, ignore);
+  await until(() => engine.calls[0]?.chunksSent === 1, 'generating');
   const cancelledAt = performance.now();
   controller.abort();
   assert.deepEqual(await pending, { text: '', stats: null });
   assert.ok(performance.now() - cancelledAt < completionRules.adoptionGraceMs, 'the caller does not wait for the grace period');
-  const call = engine.calls[0];
-  await sleep(completionRules.adoptionGraceMs / 2);
-  assert.equal(call.aborted, false, 'still generating during the grace period');
-  await until(() => call.aborted, 'the engine stops');
-  assert.ok(performance.now() - cancelledAt >= completionRules.adoptionGraceMs);
-  assert.ok(call.chunksSent < 100, `sent ${call.chunksSent} of 100 chunks`);
+  await until(() => engine.calls[0].aborted, 'the engine pauses');
+  // "foo(bar);" and its line end (released once the next chunk shows it cannot begin a stop string): no further
+  assert.equal(engine.calls[0].chunksSent, 6);
+  await sleep(completionRules.adoptionGraceMs + 50);
+  assert.equal(engine.calls.length, 1, 'nothing resumed it, nothing more was generated');
+  // past the grace period, typing what it generated no longer takes it over: a fresh generation
+  await service.complete(request(BODY + 'fo'), model(engine), DEFAULT_SETTINGS, never(), ignore);
+  assert.equal(engine.calls.length, 2);
+  assert.equal(engine.calls[1].resumedAt, null);
 });
 
 void test('a request for text the user typed through the generation in flight takes it over: one engine call', async () => {
@@ -200,29 +229,57 @@ void test('a generation can be taken over again and again as the user keeps typi
   const service = new CompletionService();
   const cancelA = new AbortController();
   const a = service.complete(request(BODY), model(engine), DEFAULT_SETTINGS, cancelA.signal, ignore);
-  await until(() => engine.calls[0]?.chunksSent === 1, '"fo" generated');
+  await until(() => engine.chunksSent === 1, '"fo" generated');
   cancelA.abort();
   const cancelB = new AbortController();
   const b = service.complete(request(BODY + 'f'), model(engine), DEFAULT_SETTINGS, cancelB.signal, ignore);
-  await until(() => engine.calls[0].chunksSent === 2, '"foo(" generated');
+  await until(() => engine.chunksSent === 2, '"foo(" generated');
   cancelB.abort();
   // C is not cancelled when D arrives (a client may send the cancellation late): D takes over from it all the same.
   const c = service.complete(request(BODY + 'fo'), model(engine), DEFAULT_SETTINGS, never(), ignore);
   const d = service.complete(request(BODY + 'foo'), model(engine), DEFAULT_SETTINGS, never(), ignore);
   assert.deepEqual(await Promise.all([a, b, c]), [{ text: '', stats: null }, { text: '', stats: null }, { text: '', stats: null }]);
   assert.equal((await d).text, '(bar);');
-  assert.equal(engine.calls.length, 1);
+  assert.ok(engine.calls.slice(1).every((call) => call.resumedAt !== null), 'one generation, paused and resumed');
+  assert.ok(engine.chunksSent <= SCRIPT.length, 'no chunk decoded twice');
 });
 
-void test('a generation that ended during its grace period serves the next request at once', async () => {
+void test('a generation that ended with the whole suggestion serves the next request without the engine', async () => {
   const engine = new ScriptedEngine(SCRIPT, 5);
   const service = new CompletionService();
-  await cancelledAfter(service, engine, 1);
-  await until(() => engine.calls[0].chunksSent === 7, 'the block is complete');
+  await cancelledAfter(service, engine, 8); // "foo(bar);\n}\n" released: the block is closed, the engine stopped
   await sleep(20);
   const b = await service.complete(request(BODY + 'fo'), model(engine), DEFAULT_SETTINGS, never(), ignore);
   assert.equal(b.text, 'o(bar);');
-  assert.equal(engine.calls.length, 1);
+  assert.equal(engine.calls.length, 1, 'not resumed');
+});
+
+void test('a paused generation resumes for a request that needs more: from its own tokens, nothing decoded twice', async () => {
+  const engine = new ScriptedEngine(SCRIPT, 20);
+  const service = new CompletionService();
+  await cancelledAfter(service, engine, 1);
+  await until(() => engine.calls[0].aborted, 'paused at the end of the line');
+  const partials: string[] = [];
+  const b = await service.complete(request(BODY + 'fo'), model(engine), DEFAULT_SETTINGS, never(), (p) => partials.push(p));
+  assert.equal(b.text, 'o(bar);');
+  assert.deepEqual(engine.calls.map((call) => call.resumedAt), [null, engine.calls[0].chunksSent], "resumed with A's tokens at the prompt's end");
+  assert.ok(engine.chunksSent <= 8, `${engine.chunksSent} chunks for a block of 8: none decoded twice`);
+  assert.deepEqual(partials, ['o(bar);']);
+});
+
+void test('a stop string that straddles the pause still ends the suggestion', async () => {
+  // stop strings here: three line ends. Paused after "b" + a line end (held back: it may begin one), resumed for B,
+  // the resumed run brings two more line ends: the suggestion ends there, "c" never shows.
+  const engine = new ScriptedEngine(['a\n', 'b\n', '\n\nc', 'd'], 20);
+  const service = new CompletionService();
+  await cancelledAfter(service, engine, 1, 0, 'x = [\n');
+  await until(() => engine.calls[0].aborted, 'paused at the end of a line');
+  const b = await service.complete(request('x = [\na'), model(engine), DEFAULT_SETTINGS, never(), ignore);
+  assert.deepEqual(engine.calls.map((call) => call.resumedAt), [null, 2]);
+  assert.equal(engine.calls[1].aborted, true, 'the resumed run was stopped at the line ends, not run on to "d"');
+  assert.equal(engine.calls[1].chunksSent, 1);
+  assert.ok(!b.text.includes('c'), `got ${JSON.stringify(b.text)}`);
+  assert.match(b.text, /b/);
 });
 
 void test('an engine failure reaches the request being served; in the grace period it is dropped, not leaked', async () => {
@@ -252,7 +309,7 @@ void test('a request that is not cancelled gets its own result and statistics, a
   const a = await service.complete(request(BODY), model(engine), DEFAULT_SETTINGS, never(), ignore);
   assert.equal(a.text, 'foo(bar);');
   assert.equal(a.stats?.timeToFirstTokenMs, 1, "the engine's");
-  assert.equal(a.stats.generatedTokens, 7);
+  assert.equal(a.stats.generatedTokens, 8, "the block's last line end shows one chunk late: it might begin a stop string");
   assert.equal(a.stats.delivered, true);
   assert.equal(a.stats.lookAhead, false);
   // The client replays a shown suggestion as the user types it; a request after that gets a generation of its own.
