@@ -28,6 +28,23 @@ void describe('EngineClient (worker thread)', () => {
     await client.dispose();
   });
 
+  void it('a generation stopped and resumed from its own tokens continues exactly as one that never stopped', async () => {
+    // what completion's pause relies on (server/completion/inFlightGeneration.ts): the prompt cache holds the rows of
+    // the prompt and the generated tokens, and the next token depends only on the tokens before it
+    const prompt = await client.tokenize(PROMPT);
+    for (const mode of ['full', 'self-speculative'] as const) {
+      const params = { mode, exitLayer: 2, draftLength: 4, temperature: 0 };
+      const whole = await client.generate(prompt, { ...params, maxNewTokens: 20 });
+      const controller = new AbortController();
+      const first = await client.generate(prompt, { ...params, maxNewTokens: 20 }, { onText: (_delta, tokens) => tokens.length > 0 && controller.abort(), signal: controller.signal });
+      assert.equal(first.stopReason, 'cancelled');
+      assert.ok(first.tokens.length > 0 && first.tokens.length < 20, `${mode}: stopped after ${first.tokens.length} tokens`);
+      const rest = await client.generate([...prompt, ...first.tokens], { ...params, maxNewTokens: 20 - first.tokens.length });
+      assert.deepEqual([...first.tokens, ...rest.tokens], whole.tokens, mode);
+      assert.ok(rest.stats.promptCacheHitTokens >= prompt.length + first.tokens.length - 1, `${mode}: resumed without recomputing (${rest.stats.promptCacheHitTokens} rows reused)`);
+    }
+  });
+
   void it('generates what the in-process engine generates, streaming it, in every mode', async () => {
     const local = await loadPackageEngine(packageDir);
     try {
