@@ -27,10 +27,10 @@ import {
   type CalibrationResult,
   type CalibrationStatus,
   type CompletionStats,
-  type GeneratingParams,
   type InitializationOptions,
   type LayerMeasurement,
-  type RemoteApiKeyParams,
+  type Notification,
+  type Request,
   type ServerSettings,
   type ServerState,
 } from '../server/protocol.js';
@@ -82,16 +82,25 @@ export class ServerClient implements vscode.Disposable {
         },
       },
     );
-    this.client.onNotification(StateNotification, (state: ServerState) => this.setState(state));
-    this.client.onNotification(StatsNotification, (stats: CompletionStats) => this.statsEmitter.fire(stats));
-    this.client.onNotification(GeneratingNotification, (params: GeneratingParams) => this.generatingEmitter.fire(params.generating));
-    this.client.onNotification(CalibrationNotification, (status: CalibrationStatus) => this.setCalibration(status));
+    this.onNotification(StateNotification, (state) => this.setState(state));
+    this.onNotification(StatsNotification, (stats) => this.statsEmitter.fire(stats));
+    this.onNotification(GeneratingNotification, (params) => this.generatingEmitter.fire(params.generating));
+    this.onNotification(CalibrationNotification, (status) => this.setCalibration(status));
     this.client.onDidChangeState((event) => {
       if (event.newState === State.Starting) {
         this.setState({ phase: 'starting', message: 'Starting the LayerSkip server', model: null, settings: null, operatingPoint: null, warning: null });
         this.setCalibration(NO_CALIBRATION);
       }
     });
+  }
+
+  /** A protocol request (server/protocol.ts), typed by its declaration. */
+  private request<P, R>(request: Request<P, R>, params: P, token?: vscode.CancellationToken): Promise<R> {
+    return this.client.sendRequest<R>(request.method, params, token);
+  }
+
+  private onNotification<P>(notification: Notification<P>, handler: (params: P) => void): void {
+    this.client.onNotification(notification.method, handler);
   }
 
   get state(): ClientState {
@@ -142,13 +151,12 @@ export class ServerClient implements vscode.Disposable {
 
   async setSettings(settings: Partial<ServerSettings>): Promise<void> {
     if (!this.running) return; // the next start reads the settings through initializationOptions
-    await this.client.sendRequest(SetSettingsRequest, settings);
+    await this.request(SetSettingsRequest, settings);
   }
 
   async setRemoteApiKey(apiKey: string | null): Promise<void> {
     if (!this.running) return; // the next start reads it through initializationOptions
-    const params: RemoteApiKeyParams = { apiKey };
-    await this.client.sendRequest(SetRemoteApiKeyRequest, params);
+    await this.request(SetRemoteApiKeyRequest, { apiKey });
   }
 
   get calibration(): CalibrationStatus {
@@ -158,21 +166,21 @@ export class ServerClient implements vscode.Disposable {
   /** Calibrates the loaded model now (or joins the calibration running); cancelling `token` cancels it. */
   async calibrate(token?: vscode.CancellationToken): Promise<CalibrationResult> {
     if (!this.running) throw new Error('the LayerSkip server is not running');
-    return this.client.sendRequest<CalibrationResult>(CalibrateRequest, null, token);
+    return this.request(CalibrateRequest, null, token);
   }
 
   async cancelCalibration(): Promise<void> {
-    if (this.running) await this.client.sendRequest(CancelCalibrationRequest);
+    if (this.running) await this.request(CancelCalibrationRequest, null);
   }
 
   /** Asks the server for its calibration status (after a restart the notifications start from scratch). */
   async refreshCalibration(): Promise<CalibrationStatus> {
-    if (this.running) this.setCalibration(await this.client.sendRequest<CalibrationStatus>(GetCalibrationRequest));
+    if (this.running) this.setCalibration(await this.request(GetCalibrationRequest, null));
     return this.calibrationStatus;
   }
 
   async layerMeasurements(): Promise<LayerMeasurement[]> {
-    return this.running ? this.client.sendRequest<LayerMeasurement[]>(GetLayerMeasurementsRequest) : [];
+    return this.running ? this.request(GetLayerMeasurementsRequest, null) : [];
   }
 
   uriOf(document: vscode.TextDocument): string {

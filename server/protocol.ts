@@ -255,39 +255,56 @@ export interface CalibrationStatus {
   message: string;
 }
 
-/** Request: client -> server. Partial settings; returns the state after applying them (model reload if needed). */
-export const SetSettingsRequest = 'layerskip/setSettings';
-/** Request: client -> server. No params; returns ServerState. */
-export const GetStateRequest = 'layerskip/getState';
-/** Request: client -> server. No params; returns LayerMeasurement[] (layers never used are absent). */
-export const GetLayerMeasurementsRequest = 'layerskip/layerMeasurements';
-/** Request: client -> server. No params; returns CalibrationStatus. */
-export const GetCalibrationRequest = 'layerskip/getCalibration';
 /**
- * Request: client -> server. Calibrates the loaded model now (or joins the calibration running); returns the
- * CalibrationResult. Cancelling the request ($/cancelRequest) cancels a calibration it started.
+ * A request of this protocol: its method name with the types of its params and result. Each side turns it into its
+ * JSON-RPC library's typed request (server/lspMessages.ts, extension/serverClient.ts), so a handler and its callers
+ * cannot disagree about either type. (`types` exists only for the compiler; it is never set.)
  */
-export const CalibrateRequest = 'layerskip/calibrate';
-/** Request: client -> server. No params; cancels the calibration that runs (background or requested). */
-export const CancelCalibrationRequest = 'layerskip/cancelCalibration';
+export interface Request<P, R> {
+  readonly method: string;
+  readonly types?: { params: P; result: R };
+}
+
+/** A notification of this protocol: its method name with the type of its params. */
+export interface Notification<P> {
+  readonly method: string;
+  readonly types?: { params: P };
+}
+
+const request = <P, R>(method: string): Request<P, R> => ({ method });
+const notification = <P>(method: string): Notification<P> => ({ method });
+
+/** Client -> server: partial settings; answers the state after applying them (model reload if needed). */
+export const SetSettingsRequest = request<Partial<ServerSettings>, ServerState>('layerskip/setSettings');
+export const GetStateRequest = request<null, ServerState>('layerskip/getState');
+/** Client -> server: what was measured per exit layer (layers never used are absent). */
+export const GetLayerMeasurementsRequest = request<null, LayerMeasurement[]>('layerskip/layerMeasurements');
+export const GetCalibrationRequest = request<null, CalibrationStatus>('layerskip/getCalibration');
 /**
- * Request: client -> server, RemoteApiKeyParams. The remote server's API key changed (set or cleared): the remote
- * model is opened again with it. Kept in memory only.
+ * Client -> server: calibrates the loaded model now (or joins the calibration running). Cancelling the request
+ * ($/cancelRequest) cancels a calibration it started.
  */
-export const SetRemoteApiKeyRequest = 'layerskip/setRemoteApiKey';
+export const CalibrateRequest = request<null, CalibrationResult>('layerskip/calibrate');
+/** Client -> server: cancels the calibration that runs (background or requested). */
+export const CancelCalibrationRequest = request<null, void>('layerskip/cancelCalibration');
+/**
+ * Client -> server: the remote server's API key changed (set or cleared): the remote model is opened again with it.
+ * Kept in memory only.
+ */
+export const SetRemoteApiKeyRequest = request<RemoteApiKeyParams, ServerState>('layerskip/setRemoteApiKey');
 
 export interface RemoteApiKeyParams {
   apiKey: string | null;
 }
 
-/** Notification: server -> client, CalibrationStatus, whenever it changes (progress included). */
-export const CalibrationNotification = 'layerskip/calibration';
-/** Notification: server -> client, ServerState, whenever the phase, model or settings change. */
-export const StateNotification = 'layerskip/state';
-/** Notification: server -> client, CompletionStats, after every completion that ran the model. */
-export const StatsNotification = 'layerskip/stats';
-/** Notification: server -> client, {uri, generating: boolean}: drives the status bar spinner. */
-export const GeneratingNotification = 'layerskip/generating';
+/** Server -> client, whenever the calibration's status changes (progress included). */
+export const CalibrationNotification = notification<CalibrationStatus>('layerskip/calibration');
+/** Server -> client, whenever the phase, model, settings or warning change. */
+export const StateNotification = notification<ServerState>('layerskip/state');
+/** Server -> client, after every completion that ran the model. */
+export const StatsNotification = notification<CompletionStats>('layerskip/stats');
+/** Server -> client: drives the status bar spinner. */
+export const GeneratingNotification = notification<GeneratingParams>('layerskip/generating');
 
 export interface GeneratingParams {
   uri: string;

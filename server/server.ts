@@ -19,6 +19,7 @@ import { InlineCompletionHandler } from './completion/inlineCompletionHandler.js
 import { LayerMeasurements } from './completion/layerMeasurements.js';
 import { messageOf, ModelHost } from './completion/modelHost.js';
 import { openModelPackage } from './completion/openModel.js';
+import { notify, onRequest } from './lspMessages.js';
 import { openRemoteModel } from './remote/openRemoteModel.js';
 import { RecentDocuments } from './completion/recentDocuments.js';
 import {
@@ -33,9 +34,7 @@ import {
   SetSettingsRequest,
   StateNotification,
   type InitializationOptions,
-  type RemoteApiKeyParams,
   type ServerSettings,
-  type ServerState,
 } from './protocol.js';
 
 // dist/server.js -> the package root holding media/.
@@ -51,10 +50,10 @@ const calibrationStore = { dir: path.join(process.env.XDG_CACHE_HOME || path.joi
 const host = new ModelHost(
   (source, log) => (source.kind === 'package' ? openModelPackage(source.path, source.device, log) : openRemoteModel(source, log)),
   path.join(packageRoot, DEFAULT_MODEL_DIR),
-  (state) => void connection.sendNotification(StateNotification, state).catch(() => undefined),
+  (state) => notify(connection, StateNotification, state),
   log,
   { store: new CalibrationStore(() => calibrationStore.dir), texts: () => recent.texts(), bundled: bundledSample(packageRoot) },
-  (status) => void connection.sendNotification(CalibrationNotification, status).catch(() => undefined),
+  (status) => notify(connection, CalibrationNotification, status),
 );
 let initialSettings: Partial<ServerSettings> = {};
 let initialApiKey: string | null = null;
@@ -81,9 +80,9 @@ connection.onInitialized(() => {
     .catch((error: unknown) => log(`initial settings rejected: ${messageOf(error)}`));
 });
 
-connection.onRequest(GetStateRequest, (): ServerState => host.state);
-connection.onRequest(GetLayerMeasurementsRequest, () => measurements.list());
-connection.onRequest(SetSettingsRequest, async (settings: Partial<ServerSettings>) => {
+onRequest(connection, GetStateRequest, () => host.state);
+onRequest(connection, GetLayerMeasurementsRequest, () => measurements.list());
+onRequest(connection, SetSettingsRequest, async (settings) => {
   try {
     const before = host.currentSettings.modelPath;
     const state = await host.applySettings(settings);
@@ -94,10 +93,10 @@ connection.onRequest(SetSettingsRequest, async (settings: Partial<ServerSettings
   }
 });
 
-connection.onRequest(SetRemoteApiKeyRequest, (params: RemoteApiKeyParams) => host.setRemoteApiKey(params.apiKey));
-connection.onRequest(GetCalibrationRequest, () => host.calibrations.current);
-connection.onRequest(CancelCalibrationRequest, () => host.calibrations.cancel());
-connection.onRequest(CalibrateRequest, async (_params: unknown, token) => {
+onRequest(connection, SetRemoteApiKeyRequest, (params) => host.setRemoteApiKey(params.apiKey));
+onRequest(connection, GetCalibrationRequest, () => host.calibrations.current);
+onRequest(connection, CancelCalibrationRequest, () => host.calibrations.cancel());
+onRequest(connection, CalibrateRequest, async (_params, token) => {
   const subscription = token.onCancellationRequested(() => host.calibrations.cancel());
   try {
     return await host.calibrations.start();

@@ -8,7 +8,6 @@ import {
   InlineCompletionRequest,
   InlineCompletionTriggerKind,
   ProgressType,
-  ProtocolNotificationType,
   StreamMessageReader,
   StreamMessageWriter,
   type InlineCompletionItem,
@@ -24,8 +23,9 @@ import {
   StatsNotification,
   type CalibrationStatus,
   type CompletionStats,
-  type GeneratingParams,
   type InitializationOptions,
+  type Notification,
+  type Request,
   type ServerPhase,
   type ServerSettings,
   type ServerState,
@@ -69,10 +69,11 @@ export class LspSession {
     const connection = createProtocolConnection(new StreamMessageReader(child.stdout), new StreamMessageWriter(child.stdin));
     const session = new LspSession(child, connection);
     child.stderr.on('data', (chunk: Buffer) => (session.stderr += chunk.toString()));
-    connection.onNotification(new ProtocolNotificationType<ServerState, void>(StateNotification), (state) => void session.states.push(state));
-    connection.onNotification(new ProtocolNotificationType<CompletionStats, void>(StatsNotification), (stats) => void session.stats.push(stats));
-    connection.onNotification(new ProtocolNotificationType<GeneratingParams, void>(GeneratingNotification), (p) => void session.generating.push(p.generating));
-    connection.onNotification(new ProtocolNotificationType<CalibrationStatus, void>(CalibrationNotification), (status) => void session.calibrations.push(status));
+    const on = <P>(notification: Notification<P>, handler: (params: P) => void): void => void connection.onNotification(notification.method, handler);
+    on(StateNotification, (state) => void session.states.push(state));
+    on(StatsNotification, (stats) => void session.stats.push(stats));
+    on(GeneratingNotification, (p) => void session.generating.push(p.generating));
+    on(CalibrationNotification, (status) => void session.calibrations.push(status));
     connection.onNotification('window/logMessage', () => undefined);
     connection.listen();
     const initializationOptions: InitializationOptions = { settings, clientProvidesInlineCompletion, storagePath, remoteApiKey };
@@ -87,15 +88,20 @@ export class LspSession {
   async waitForPhase(phase: ServerPhase, timeoutMs = 60_000): Promise<ServerState> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const state = await this.connection.sendRequest<ServerState>(GetStateRequest);
+      const state = await this.request(GetStateRequest, null);
       if (state.phase === phase) return state;
       if (Date.now() > deadline) throw new Error(`server still '${state.phase}' (${state.message}) after ${timeoutMs} ms, not '${phase}'\n${this.stderr}`);
       await new Promise((r) => setTimeout(r, 50));
     }
   }
 
+  /** A protocol request (server/protocol.ts), typed by its declaration. */
+  request<P, R>(request: Request<P, R>, params: P): Promise<R> {
+    return this.connection.sendRequest<R>(request.method, params);
+  }
+
   setSettings(settings: Partial<ServerSettings>): Promise<ServerState> {
-    return this.connection.sendRequest<ServerState>(SetSettingsRequest, settings);
+    return this.request(SetSettingsRequest, settings);
   }
 
   async open(uri: string, text: string, languageId = 'typescript'): Promise<void> {

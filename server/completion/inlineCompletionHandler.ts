@@ -20,6 +20,7 @@ import {
   type CompletionStats,
   type GeneratingParams,
 } from '../protocol.js';
+import { notify } from '../lspMessages.js';
 import type { CompletionOutcome, CompletionRequest, CompletionService, ModelInUse } from './completionService.js';
 import { crossFileContext, type OpenDocument } from './crossFileContext.js';
 import type { LayerMeasurements } from './layerMeasurements.js';
@@ -152,12 +153,12 @@ export class InlineCompletionHandler {
 
   private reportStats(stats: CompletionStats): void {
     this.measurements.record(stats);
-    void this.connection.sendNotification(StatsNotification, stats).catch(() => undefined);
+    notify(this.connection, StatsNotification, stats);
   }
 
   private notifyGenerating(uri: string, generating: boolean): void {
     const params: GeneratingParams = { uri, generating };
-    void this.connection.sendNotification(GeneratingNotification, params).catch(() => undefined);
+    notify(this.connection, GeneratingNotification, params);
   }
 }
 

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { CalibrateRequest, CancelCalibrationRequest, GetStateRequest, type CalibrationResult, type CalibrationStatus, type ServerState } from '../../server/protocol.js';
+import { CalibrateRequest, CancelCalibrationRequest, GetStateRequest, type CalibrationResult, type CalibrationStatus } from '../../server/protocol.js';
 import { convertCheckpoint } from '../../server/model/convert.js';
 import { generateCheckpoint } from '../support/checkpoints.js';
 import { LspSession, repoRoot, tinyModelPackage } from './lsp-harness.js';
@@ -78,7 +78,7 @@ void describe('the server calibrates in the background and keeps the result', ()
       assert.ok(first.calibrations.some((s) => s.state === 'running' && s.progress !== null), 'progress was reported');
       checkResult(done.result!, 6);
       calibratedAt = done.result!.createdAt;
-      const state = await first.connection.sendRequest<ServerState>(GetStateRequest);
+      const state = await first.request(GetStateRequest, null);
       const chosen = done.result!.chosen;
       assert.deepEqual([state.operatingPoint?.mode, state.operatingPoint?.exitLayer, state.operatingPoint?.source], [chosen.mode, chosen.exitLayer, 'calibrated']);
       assert.equal(readdirSync(join(storage, 'calibrations')).filter((f) => f.endsWith('.json')).length, 1, 'kept in the storage folder');
@@ -93,7 +93,7 @@ void describe('the server calibrates in the background and keeps the result', ()
       const status = await until('the stored calibration', () => second.calibrations.find((s) => s.state === 'done'));
       assert.ok(!second.calibrations.some((s) => s.state === 'running'), 'nothing ran again');
       assert.equal(status.result?.createdAt, calibratedAt, 'the first run\'s calibration');
-      assert.equal((await second.connection.sendRequest<ServerState>(GetStateRequest)).operatingPoint?.source, 'calibrated');
+      assert.equal((await second.request(GetStateRequest, null)).operatingPoint?.source, 'calibrated');
     } finally {
       await second.close();
     }
@@ -104,13 +104,13 @@ void describe('the server calibrates in the background and keeps the result', ()
     const session = await LspSession.start({ modelPath: model, autoCalibrate: false });
     try {
       await session.waitForPhase('ready');
-      const requested = session.connection.sendRequest<CalibrationResult>(CalibrateRequest, null);
+      const requested = session.request(CalibrateRequest, null);
       await until('the calibration to start', () => session.calibrations.find((s) => s.state === 'running'));
-      await session.connection.sendRequest(CancelCalibrationRequest);
+      await session.request(CancelCalibrationRequest, null);
       await assert.rejects(requested);
       const cancelled = await until('the cancellation', () => session.calibrations.find((s: CalibrationStatus) => s.message === 'cancelled'));
       assert.equal(cancelled.state, 'none');
-      checkResult(await session.connection.sendRequest<CalibrationResult>(CalibrateRequest, null), 6);
+      checkResult(await session.request(CalibrateRequest, null), 6);
     } finally {
       await session.close();
     }
@@ -127,7 +127,7 @@ void describe('an explicit completion while the model loads', () => {
     const session = await LspSession.start({ modelPath: join(root, 'pkg'), maxNewTokens: 6, timeBudgetMs: null });
     try {
       await session.open('file:///w/b.ts', 'const values = [1, 2, 3];\nconst total = ');
-      const phase = (await session.connection.sendRequest<ServerState>(GetStateRequest)).phase;
+      const phase = (await session.request(GetStateRequest, null)).phase;
       assert.equal(phase, 'loading', 'the requests below are sent while the model loads');
       const automatic = session.complete('file:///w/b.ts', { line: 1, character: 14 }, { automatic: true });
       const explicit = session.complete('file:///w/b.ts', { line: 1, character: 14 });

@@ -25,7 +25,7 @@ void describe('completions from llama.cpp\'s server (layerskip.remoteUrl)', () =
     await llama?.stop();
   });
 
-  const state = (): Promise<ServerState> => session.connection.sendRequest<ServerState>(GetStateRequest);
+  const state = (): Promise<ServerState> => session.request(GetStateRequest, null);
 
   void it('opens the remote model (no local weights) and completes from it through the LSP server', async () => {
     const ready = await session.waitForPhase('ready');
@@ -57,12 +57,12 @@ void describe('completions from llama.cpp\'s server (layerskip.remoteUrl)', () =
   });
 
   void it('a refused key is a clear error; the right key (sent apart from the settings) brings it back', async () => {
-    await session.connection.sendRequest(SetRemoteApiKeyRequest, { apiKey: 'wrong-key' });
+    await session.request(SetRemoteApiKeyRequest, { apiKey: 'wrong-key' });
     const refused = await state();
     assert.equal(refused.phase, 'error');
     assert.match(refused.message, /401.*Set Remote API Key/);
     assert.ok(!refused.message.includes('wrong-key'));
-    await session.connection.sendRequest(SetRemoteApiKeyRequest, { apiKey: KEY });
+    await session.request(SetRemoteApiKeyRequest, { apiKey: KEY });
     assert.equal((await state()).phase, 'ready');
   });
 
