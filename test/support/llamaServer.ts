@@ -1,8 +1,9 @@
 // llama.cpp's OpenAI-compatible server (llama-cpp-python[server], installed once into a cached venv by
 // scripts/setup-llama-server.sh) started on 127.0.0.1 for a test, and the bundled model's original GGUF it serves.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const repoRoot = resolve(__dirname, '..', '..');
@@ -41,20 +42,23 @@ export async function startLlamaServer(options: { gguf: string; alias: string; p
   const port = options.port ?? (await freePort());
   const args = ['-m', 'llama_cpp.server', '--model', options.gguf, '--model_alias', options.alias, '--host', '127.0.0.1', '--port', String(port), '--n_ctx', '2048', '--n_threads', String(options.threads ?? 1)];
   if (options.apiKey !== undefined) args.push('--api_key', options.apiKey);
-  const child = spawn(llamaPython(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  child.stdout.on('data', (chunk: Buffer) => (log += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (log += chunk.toString()));
+  // Its output goes to a file, not a pipe: a caller that blocks its event loop (execFileSync) would stop draining a
+  // pipe, and the server would then stall writing its access log (seen: bench:remote's remote figures halved).
+  const logFile = join(mkdtempSync(join(tmpdir(), 'llama-server-')), 'server.log');
+  const logFd = openSync(logFile, 'w');
+  const child = spawn(llamaPython(), args, { stdio: ['ignore', logFd, logFd] });
+  closeSync(logFd);
+  const log = (): string => readFileSync(logFile, 'utf8');
   const url = `http://127.0.0.1:${port}/v1`;
   const headers: Record<string, string> = options.apiKey === undefined ? {} : { authorization: `Bearer ${options.apiKey}` };
   const deadline = Date.now() + 120_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`llama.cpp's server exited (${child.exitCode}):\n${log.slice(-2000)}`);
+    if (child.exitCode !== null) throw new Error(`llama.cpp's server exited (${child.exitCode}):\n${log().slice(-2000)}`);
     const ok = await fetch(`${url}/models`, { headers }).then((r) => r.ok, () => false);
     if (ok) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`llama.cpp's server did not answer within 120 s:\n${log.slice(-2000)}`);
+      throw new Error(`llama.cpp's server did not answer within 120 s:\n${log().slice(-2000)}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
@@ -62,7 +66,7 @@ export async function startLlamaServer(options: { gguf: string; alias: string; p
     url,
     port,
     process: child,
-    log: () => log,
+    log,
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();
