@@ -17,7 +17,8 @@ let server: ServerClient | undefined;
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const output = vscode.window.createOutputChannel('LayerSkip', { log: true });
   const statusBar = new StatusBar();
-  const remoteApiKey = await RemoteApiKey.load(context.secrets, (key) => client.setRemoteApiKey(key));
+  // read before the server starts: its initialization options carry the key
+  const remoteApiKey = await RemoteApiKey.load(context.secrets, async (key) => server?.setRemoteApiKey(key), (message) => output.warn(message));
   server = new ServerClient(context.asAbsolutePath(path.join('dist', 'server.js')), output, () => ({
     settings: serverSettings(),
     clientProvidesInlineCompletion: true,

@@ -9,19 +9,25 @@ export class RemoteApiKey implements vscode.Disposable {
   private key: string | null = null;
   private readonly subscription: vscode.Disposable;
 
+  /** Changes are applied one after the other, in the order they happened. */
+  private applied: Promise<void> = Promise.resolve();
+
   private constructor(
     private readonly secrets: vscode.SecretStorage,
     private readonly onChange: (key: string | null) => Promise<void>,
+    private readonly log: (message: string) => void,
   ) {
-    this.subscription = secrets.onDidChange(async (event) => {
+    this.subscription = secrets.onDidChange((event) => {
       if (event.key !== REMOTE_API_KEY_SECRET) return;
-      this.key = (await secrets.get(REMOTE_API_KEY_SECRET)) ?? null;
-      await this.onChange(this.key);
+      this.applied = this.applied.then(async () => {
+        this.key = (await secrets.get(REMOTE_API_KEY_SECRET)) ?? null;
+        await this.onChange(this.key);
+      }).catch((error: unknown) => this.log(`the remote API key did not reach the server (it will at its next start): ${error instanceof Error ? error.message : String(error)}`));
     });
   }
 
-  static async load(secrets: vscode.SecretStorage, onChange: (key: string | null) => Promise<void>): Promise<RemoteApiKey> {
-    const store = new RemoteApiKey(secrets, onChange);
+  static async load(secrets: vscode.SecretStorage, onChange: (key: string | null) => Promise<void>, log: (message: string) => void): Promise<RemoteApiKey> {
+    const store = new RemoteApiKey(secrets, onChange, log);
     store.key = (await secrets.get(REMOTE_API_KEY_SECRET)) ?? null;
     return store;
   }

@@ -34,8 +34,11 @@ export type CompletionGenerationStats = Pick<
 >;
 
 export interface CompletionGenerationResult {
-  /** Generated tokens, EOS excluded: a paused generation resumes from the prompt and them. */
-  tokens: number[];
+  /**
+   * Generated tokens, EOS excluded: a paused generation resumes from the prompt and them. null when the engine
+   * cannot say which tokens it generated (a remote server sends text): such a generation is not resumed.
+   */
+  tokens: number[] | null;
   text: string;
   stopReason: string;
   stats: CompletionGenerationStats;

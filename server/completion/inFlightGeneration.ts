@@ -132,53 +132,50 @@ export class InFlightGeneration {
       );
       if (signal.aborted) return;
       const generated: number[] = [];
-      // After a pause the stop strings are watched here, over the whole text: one may straddle the pause.
-      let filter: StopStringFilter | null = null;
-      let before = ''; // the whole text of the runs before this one
-      for (;;) {
-        const resumed = filter;
-        let runText = '';
+      // The stop strings are watched here, over the text of every run: one may straddle a pause. (The engine flushes
+      // what it held back when a run is stopped, so a filter of its own would hand out that tail twice on resuming.)
+      const filter = new StopStringFilter(this.stopStrings);
+      let raw = '';
+      for (let first = true; ; first = false) {
         let stopped = false;
-        const result = await engine.generate(
-          [...prompt.tokens, ...generated],
-          // a resumed run continues tokens that already spell the healed text, and its stops are watched here
-          resumed === null ? this.params(generated.length, this.stopStrings, prompt.healedText) : this.params(generated.length, [], ''),
-          {
-            signal: this.runController.signal,
-            onText: (delta) => {
-              if (resumed === null) return this.receive(delta);
-              runText += delta;
-              const update = resumed.update(before + runText);
-              this.receive(update.delta);
-              if (!update.stopped) return;
-              stopped = true;
-              this.runController.abort();
-            },
+        const result = await engine.generate([...prompt.tokens, ...generated], this.params(generated.length, first ? prompt.healedText : ''), {
+          signal: this.runController.signal,
+          onText: (delta) => {
+            raw += delta;
+            const update = filter.update(raw);
+            this.receive(update.delta);
+            if (!update.stopped) return;
+            stopped = true;
+            this.runController.abort();
           },
-        );
-        if (resumed === null && this.text === '') this.receive(result.text); // an engine that does not stream
-        generated.push(...result.tokens);
-        before += result.text;
-        // a run aborted while the generation goes on was paused: its follower was cancelled (orphan())
+        });
+        if (first && raw === '' && result.text !== '') {
+          raw = result.text; // an engine that does not stream
+          const update = filter.update(raw);
+          this.receive(update.delta);
+          stopped = update.stopped;
+        }
+        // a run aborted while the generation goes on was paused: its follower was cancelled (orphan()). It resumes
+        // from its tokens, unless the engine cannot say them (a remote server) or a character was cut in two.
         const paused = result.stopReason === 'cancelled' && !signal.aborted && !stopped;
-        if (!paused || generated.length >= settings.maxNewTokens) {
-          if (resumed !== null) this.receive(resumed.flush());
+        const resumable = result.tokens !== null && !raw.endsWith('\uFFFD');
+        if (result.tokens !== null) generated.push(...result.tokens);
+        if (!paused || !resumable || generated.length >= settings.maxNewTokens) {
+          this.receive(filter.flush());
           return this.end(stopped ? { ...result, stopReason: 'stop-string' } : result);
         }
         // Nobody follows: wait for a follower that needs more text, or for the end of the grace period. (One that
         // came while the engine was still stopping resumes it at once.)
         if (this.answer === null && !(await new Promise<boolean>((go) => (this.resume = go)))) return this.end(result);
         this.runController = new AbortController();
-        // the same stop strings over the same text hold back the same tail: what it releases now was received
-        if (filter === null) filter = new StopStringFilter(this.stopStrings);
-        filter.update(before);
       }
     } catch (error) {
       this.fail(error);
     }
   }
 
-  private params(generated: number, stopStrings: string[], healedText: string): Partial<CompletionGenerationParams> {
+  /** The engine gets no stop strings: they are applied to the whole text here (run()). */
+  private params(generated: number, healedText: string): Partial<CompletionGenerationParams> {
     const { model, settings } = this;
     return {
       mode: model.mode,
@@ -187,7 +184,7 @@ export class InFlightGeneration {
       adaptiveDraft: model.adaptiveDraft,
       maxNewTokens: settings.maxNewTokens - generated,
       temperature: 0,
-      stopStrings,
+      stopStrings: [],
       timeBudgetMs: settings.timeBudgetMs,
       healedText,
     };
@@ -272,7 +269,7 @@ export class InFlightGeneration {
   /** A follower of a paused generation needs more text than it has: the engine goes on from where it stopped. */
   private resumeIfPaused(): void {
     const resume = this.resume;
-    if (resume === null || this.closed || this.stoppedAsComplete) return;
+    if (resume === null || this.answer === null || this.closed || this.stoppedAsComplete) return;
     this.resume = null;
     resume(true);
   }

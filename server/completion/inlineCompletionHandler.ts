@@ -102,8 +102,10 @@ export class InlineCompletionHandler {
       const outcome = prepared === null
         ? await this.service.complete(request, model, settings, controller.signal, onPartial)
         : withLatency(await prepared, performance.now() - received);
-      if (outcome.stats !== null) this.reportStats(outcome.stats);
-      this.host.completionSucceeded();
+      if (outcome.stats !== null) {
+        this.reportStats(outcome.stats);
+        this.host.completionSucceeded(); // a result from the engine (not the typing cache or a dropped request)
+      }
       if (outcome.text !== '' && !token.isCancellationRequested) this.startLookAhead(request, outcome.text, model);
       // LSP: a cancelled request is answered with RequestCancelled, not with a result the client no longer wants.
       if (token.isCancellationRequested) throw new ResponseError(LSPErrorCodes.RequestCancelled, 'cancelled');

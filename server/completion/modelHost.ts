@@ -143,7 +143,7 @@ export class ModelHost {
   retryRemote(): void {
     const { phase } = this.current;
     if (phase !== 'error' || this.settings.remoteUrl === null || performance.now() - this.lastLoadAt < REMOTE_RETRY_MS) return;
-    this.loading = this.load();
+    this.loading = this.load(true).catch((error: unknown) => this.log(`retrying the remote server: ${messageOf(error)}`));
   }
 
   /** A completion failed without stopping the model (a remote server's timeout, 5xx, dropped stream): shown until one works. */
@@ -196,7 +196,8 @@ export class ModelHost {
     await opened?.engine.dispose();
   }
 
-  private async load(): Promise<void> {
+  /** `retry`: a background retry of a model in the error state, which stays in it (no loading flicker, no new message) unless the retry works. */
+  private async load(retry = false): Promise<void> {
     const number = ++this.loadNumber;
     this.lastLoadAt = performance.now();
     const source = this.source();
@@ -205,7 +206,7 @@ export class ModelHost {
     this.prompts = null;
     this.calibrations.modelGone();
     const what = source.kind === 'remote' ? `Connecting to the remote server at ${source.url}` : `Loading the model from ${source.path}`;
-    this.setState({ phase: 'loading', message: what, model: null, settings: this.settings, operatingPoint: null, warning: null });
+    if (!retry) this.setState({ phase: 'loading', message: what, model: null, settings: this.settings, operatingPoint: null, warning: null });
     await previous?.engine.dispose().catch((error: unknown) => this.log(`dispose of the previous model: ${messageOf(error)}`));
     let opened: OpenedModel;
     try {
@@ -215,6 +216,7 @@ export class ModelHost {
       const message = source.kind === 'remote'
         ? `Cannot use the remote server at ${source.url}: ${messageOf(error)}. Completions try it again every few seconds; fix layerskip.remoteUrl / remoteModel, or clear remoteUrl to use the local model.`
         : `Cannot load the model package at ${source.path}: ${messageOf(error)}. Choose a model folder (LayerSkip: Select Model Folder) or clear layerskip.modelPath to use the bundled model.`;
+      if (retry && message === this.current.message) return;
       this.log(message);
       this.setState({ phase: 'error', message, model: null, settings: this.settings, operatingPoint: null, warning: null });
       return;

@@ -4,7 +4,7 @@
 // `llama-server -m target.gguf -md draft.gguf` then drafts with LayerSkip's early exit. GGUF layout (v2/v3):
 // magic, version, tensor count, metadata count, metadata key/values, tensor infos (name, dims, type, offset), padding
 // to `general.alignment`, tensor data. Only the header is held in memory; the data is streamed.
-import { closeSync, existsSync, mkdirSync, openSync, readSync, renameSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 const MAGIC = 0x46554747; // "GGUF" little-endian
@@ -169,12 +169,20 @@ export function exportGgufDraft(targetFile: string, exitLayer: number, outFile: 
   const fileSize = statSync(targetFile).size;
   const byOffset = [...header.tensors].sort((a, b) => a.offset - b.offset);
   const spans = new Map(byOffset.map((tensor, i) => [tensor, (byOffset[i + 1]?.offset ?? fileSize - header.dataStart) - tensor.offset]));
+  for (const tensor of header.tensors) {
+    const needed = dataBytes(tensor);
+    const span = spans.get(tensor) ?? 0;
+    if (span < 0 || (needed !== null && span < needed)) throw new GgufError(`${targetFile}: truncated inside tensor ${tensor.name}`);
+  }
   const kept = header.tensors.filter((tensor) => {
     const block = /^blk\.(\d+)\./.exec(tensor.name);
     return block === null || Number(block[1]) < exitLayer;
   });
 
-  const metadata = header.metadata.map((entry) => (entry === blockCount ? metadataEntry(blockCountKey, blockCount.type, exitLayer) : entry.raw));
+  // (a draft of a draft replaces its layerskip.* entries: GGUF readers refuse a key given twice)
+  const metadata = header.metadata
+    .filter((entry) => !entry.key.startsWith('layerskip.'))
+    .map((entry) => (entry === blockCount ? metadataEntry(blockCountKey, blockCount.type, exitLayer) : entry.raw));
   metadata.push(metadataEntry('layerskip.exit_layer', ValueType.U32, exitLayer), metadataEntry('layerskip.target_block_count', ValueType.U32, numLayers));
   const infos: Buffer[] = [];
   let offset = 0;
@@ -194,6 +202,7 @@ export function exportGgufDraft(targetFile: string, exitLayer: number, outFile: 
   const output = openSync(partial, 'w');
   try {
     writeSync(output, head, 0, head.length, 0);
+    ftruncateSync(output, dataStart + offset); // the file ends at an aligned size, as llama.cpp's own writer leaves it
     const chunk = Buffer.alloc(COPY_CHUNK);
     for (const { tensor, at, span } of placed) {
       for (let done = 0; done < span; ) {
@@ -204,15 +213,33 @@ export function exportGgufDraft(targetFile: string, exitLayer: number, outFile: 
         done += length;
       }
     }
-    // the file ends at an aligned size, as llama.cpp's own writer leaves it
-    const end = dataStart + offset;
-    writeSync(output, Buffer.alloc(1), 0, 1, end - 1);
+  } catch (error) {
+    closeSync(output);
+    rmSync(partial, { force: true });
+    throw error;
   } finally {
     closeSync(input);
-    closeSync(output);
   }
+  closeSync(output);
   renameSync(partial, outFile);
   return { file: outFile, architecture, exitLayer, numLayers, tensors: kept.length, bytes: statSync(outFile).size };
+}
+
+/** ggml tensor types: [elements per block, bytes per block] (ggml.c's type traits), for checking a file's length. */
+const TYPE_BLOCKS: Record<number, [number, number]> = {
+  0: [1, 4], 1: [1, 2], 2: [32, 18], 3: [32, 20], 6: [32, 22], 7: [32, 24], 8: [32, 34], 9: [32, 36],
+  10: [256, 84], 11: [256, 110], 12: [256, 144], 13: [256, 176], 14: [256, 210], 15: [256, 292],
+  24: [1, 1], 25: [1, 2], 26: [1, 4], 27: [1, 8], 28: [1, 8], 30: [1, 2],
+};
+
+/** Bytes of a tensor's data, or null for a type not in TYPE_BLOCKS (its span is then trusted). */
+function dataBytes(tensor: TensorEntry): number | null {
+  const info = tensor.shapeAndType;
+  const dims = info.readUInt32LE(0);
+  let elements = 1;
+  for (let d = 0; d < dims; d++) elements *= Number(info.readBigUInt64LE(4 + 8 * d));
+  const block = TYPE_BLOCKS[info.readUInt32LE(4 + 8 * dims)];
+  return block === undefined ? null : (elements / block[0]) * block[1];
 }
 
 function metadataEntry(key: string, type: ValueType, value: number): Buffer {

@@ -83,11 +83,16 @@ export async function* streamCompletion(
     throw error;
   });
   if (response === null) return;
-  await failUnlessOk(response);
-  if (!(response.headers.get('content-type') ?? '').includes('text/event-stream')) {
-    // a server that ignores `stream` answers the whole completion at once
-    const whole = (await readJson(response)) as CompletionChunk;
-    yield chunkText(whole, endpoint);
+  if (!(response.headers.get('content-type') ?? '').includes('text/event-stream') || !response.ok) {
+    // an error, or a server that ignores `stream` and answers the whole completion at once; an abort while its body
+    // is read ends quietly, like one mid-stream
+    const whole = await failUnlessOk(response)
+      .then(() => readJson(response) as Promise<CompletionChunk>)
+      .catch((error: unknown) => {
+        if (signal.aborted) return null;
+        throw error;
+      });
+    if (whole !== null) yield chunkText(whole, endpoint);
     return;
   }
   const reader = response.body?.pipeThrough(new TextDecoderStream()).getReader();

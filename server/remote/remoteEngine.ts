@@ -67,10 +67,9 @@ export class RemoteEngine implements CompletionEngine {
       if (attempt.kind === 'diverged') throw new Error('unreachable: a continuation with nothing to begin with cannot diverge');
       const totalMs = performance.now() - started;
       const firstTextMs = attempt.firstTextAt === null ? totalMs : attempt.firstTextAt - started;
-      // the server's own token ids are not streamed: the text's, by the same tokenizer (a resumed prompt is sent as
-      // text again, and decoding these gives back exactly that text)
-      const tokens = attempt.text === '' ? [] : codec.encode(attempt.text);
-      return { tokens, text: attempt.text, stopReason: attempt.stopReason, stats: stats(promptTokens.length, tokens.length, firstTextMs, totalMs) };
+      // the server's token ids are not streamed (counted here with the local tokenizer, for the statistics only)
+      const generatedTokens = attempt.text === '' ? 0 : codec.encode(attempt.text).length;
+      return { tokens: null, text: attempt.text, stopReason: attempt.stopReason, stats: stats(promptTokens.length, generatedTokens, firstTextMs, totalMs) };
     } finally {
       if (timer !== null) clearTimeout(timer);
       options.signal?.removeEventListener('abort', onAbort);

@@ -51,6 +51,7 @@ class ScriptedEngine implements CompletionEngine {
         await sleep(this.stepMs);
         if (options.signal?.aborted) {
           call.aborted = true;
+          options.onText?.(stops.flush(), []); // as the engine does: what it held back goes out when it stops
           return result(text, 'cancelled', tokens);
         }
         const chunk = this.script[i];
@@ -267,6 +268,24 @@ void test('a paused generation resumes for a request that needs more: from its o
   assert.deepEqual(partials, ['o(bar);']);
 });
 
+void test('a stop string ends the suggestion and stops the engine (completion applies them, not the engine)', async () => {
+  const engine = new ScriptedEngine(['foo();', '\n```', '\nmore();', '\n', 'x', 'y', 'z'], 5);
+  const outcome = await new CompletionService().complete(request('const a = 1;\n'), model(engine), DEFAULT_SETTINGS, never(), ignore);
+  assert.equal(outcome.text, 'foo();');
+  assert.equal(engine.calls[0].aborted, true);
+  assert.ok(engine.calls[0].chunksSent <= 3, `stopped right after the fence (${engine.calls[0].chunksSent} chunks)`);
+});
+
+void test('resuming hands out no text twice', async () => {
+  const engine = new ScriptedEngine(['a\n', 'b\n', 'x', 'y', ';\n', '\n', '\n'], 20);
+  const service = new CompletionService();
+  await cancelledAfter(service, engine, 1, 0, 'x = [\n');
+  await until(() => engine.calls[0].aborted, 'paused at the end of a line');
+  const b = await service.complete(request('x = [\na'), model(engine), DEFAULT_SETTINGS, never(), ignore);
+  assert.deepEqual(engine.calls.map((call) => call.resumedAt), [null, engine.calls[0].chunksSent]);
+  assert.equal(b.text, '\nb\nxy;');
+});
+
 void test('a stop string that straddles the pause still ends the suggestion', async () => {
   // stop strings here: three line ends. Paused after "b" + a line end (held back: it may begin one), resumed for B,
   // the resumed run brings two more line ends: the suggestion ends there, "c" never shows.
@@ -329,7 +348,7 @@ void test('a multi-line suggestion streams from its first line and stops as soon
   assert.ok(partials.length >= 1);
   assert.ok(partials.every((p) => outcome.text.startsWith(p)), `partials grow into the final text: ${JSON.stringify(partials)}`);
   assert.ok(outcome.stats?.firstLineMs !== null);
-  assert.deepEqual(engine.calls[0].params.stopStrings, ['\n\n\n', '```']);
+  assert.deepEqual(engine.calls[0].params.stopStrings, [], 'completion applies the stop strings itself, over every run of a generation');
 });
 
 void test('the model host reports a failed load as an error state and loads again when the setting is fixed', async () => {

@@ -2,9 +2,9 @@
 // describes it): the draft keeps the non-block tensors and blocks [0, E) with their bytes unchanged at aligned
 // offsets, says block_count = E, keeps every other metadata entry, and bad input is refused by name.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { exportGgufDraft, readGgufHeader } from '../../server/model/ggufDraft.js';
 
@@ -16,7 +16,8 @@ const STRING = 8, U32 = 4, ARRAY = 9, F32 = 6;
 /** A GGUF with `blocks` blocks of two F32 tensors each plus token_embd and output_norm; tensor data are distinct bytes. */
 function ggufFile(blocks: number, alignment = 32): { file: string; data: Map<string, Buffer> } {
   const names = ['token_embd.weight', ...Array.from({ length: blocks }, (_, i) => [`blk.${i}.attn_norm.weight`, `blk.${i}.ffn_down.weight`]).flat(), 'output_norm.weight'];
-  const data = new Map(names.map((name, i) => [name, Buffer.alloc(4 * (3 + (i % 4)), i + 1)]));
+  // the last tensor fills its aligned slot exactly, as real ones often do (no padding after it)
+  const data = new Map(names.map((name, i) => [name, Buffer.alloc(i === names.length - 1 ? alignment : 4 * (3 + (i % 4)), i + 1)]));
   const metadata = [
     Buffer.concat([str('general.architecture'), u32(STRING), str('llama')]),
     Buffer.concat([str('general.alignment'), u32(U32), u32(alignment)]),
@@ -69,6 +70,11 @@ void describe('export-draft from a GGUF', () => {
       assert.equal(value('general.architecture'), 'llama');
       assert.ok(header.metadata.some((entry) => entry.key === 'tokenizer.ggml.tokens'), 'arrays are carried over');
       assert.equal(bytes.length % alignment, 0);
+      assert.equal(bytes.length, header.dataStart + (header.tensors.at(-1)?.offset ?? 0) + alignment, 'the last tensor kept whole');
+
+      const again = exportGgufDraft(out, 1, join(dirname(out), 'draft-of-draft.gguf'));
+      const twice = readGgufHeader(again.file).metadata.filter((entry) => entry.key.startsWith('layerskip.'));
+      assert.deepEqual(twice.map((entry) => [entry.key, entry.value]), [['layerskip.exit_layer', 1], ['layerskip.target_block_count', 2]], 'a draft of a draft: each key once');
     });
   }
 
@@ -86,5 +92,9 @@ void describe('export-draft from a GGUF', () => {
     const truncated = join(dir, 't.gguf');
     writeFileSync(truncated, readFileSync(file).subarray(0, 60));
     assert.throws(() => exportGgufDraft(truncated, 1, join(dir, 'd.gguf')), /truncated/);
+    const cutData = join(dir, 'cut.gguf');
+    writeFileSync(cutData, readFileSync(file).subarray(0, readFileSync(file).length - 8));
+    assert.throws(() => exportGgufDraft(cutData, 2, join(dir, 'e.gguf')), /truncated inside tensor output_norm\.weight/);
+    assert.ok(!existsSync(join(dir, 'e.gguf.partial')) && !existsSync(join(dir, 'e.gguf')), 'nothing left behind');
   });
 });
