@@ -41,8 +41,7 @@ export const command = {
     const texts = files.map((file) => ({ name: file, text: readFileSync(file, 'utf8') }));
     const dir = values.model;
     const manifest = readManifest(dir);
-    const { file, config } = manifest.tokenizer;
-    const codec = await PackageTokenizer.load(join(dir, file), config === null ? null : join(dir, config));
+    const codec = await PackageTokenizer.inPackage(dir, manifest.tokenizer);
     // progress redraws one line: only on a terminal
     const log = (message: string): void => {
       if (!values.json && process.stderr.isTTY) process.stderr.write(message);

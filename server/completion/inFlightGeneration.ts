@@ -138,23 +138,17 @@ export class InFlightGeneration {
       let raw = '';
       for (let first = true; ; first = false) {
         let stopped = false;
-        const result = await engine.generate([...prompt.tokens, ...generated], this.params(generated.length, first ? prompt.healedText : ''), {
-          signal: this.runController.signal,
-          onText: (delta) => {
-            raw += delta;
-            const update = filter.update(raw);
-            this.receive(update.delta);
-            if (!update.stopped) return;
-            stopped = true;
-            this.runController.abort();
-          },
-        });
-        if (first && raw === '' && result.text !== '') {
-          raw = result.text; // an engine that does not stream
+        const take = (delta: string): void => {
+          raw += delta;
           const update = filter.update(raw);
           this.receive(update.delta);
-          stopped = update.stopped;
-        }
+          if (!update.stopped) return;
+          stopped = true;
+          this.runController.abort();
+        };
+        const params = this.params(generated.length, first ? prompt.healedText : '');
+        const result = await engine.generate([...prompt.tokens, ...generated], params, { signal: this.runController.signal, onText: take });
+        if (first && raw === '') take(result.text); // an engine that does not stream
         // a run aborted while the generation goes on was paused: its follower was cancelled (orphan()). It resumes
         // from its tokens, unless the engine cannot say them (a remote server) or a character was cut in two.
         const paused = result.stopReason === 'cancelled' && !signal.aborted && !stopped;

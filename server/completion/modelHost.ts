@@ -18,6 +18,7 @@ import type { ModelInUse } from './completionService.js';
 import type { CompletionEngine } from './engine.js';
 import { operatingPoint } from './operatingPoint.js';
 import { PromptBuilder, type FimMarkers } from './prompt.js';
+import type { FimTokens } from '../model/manifest.js';
 import { parseRemoteUrl } from '../remote/openAiApi.js';
 
 export interface OpenedModel {
@@ -39,6 +40,11 @@ export type ModelSource =
   | { kind: 'remote'; url: string; model: string | null; apiKey: string | null; promptPackage: string };
 
 export type OpenModel = (source: ModelSource, log: (message: string) => void) => Promise<OpenedModel>;
+
+/** The prompt's FIM markers from a package's (or tokenizer's) infilling tokens. */
+export function fimMarkers(fim: FimTokens | null): OpenedModel['fim'] {
+  return fim === null ? null : { prefix: fim.prefix, suffix: fim.suffix, middle: fim.middle, endOfText: fim.eot };
+}
 
 /** A remote server that could not be reached is tried again by a completion request after this long. */
 const REMOTE_RETRY_MS = 5_000;
@@ -116,8 +122,7 @@ export class ModelHost {
     const reload = this.opened === null || (['modelPath', 'device', 'remoteUrl', 'remoteModel'] as const).some((key) => next[key] !== this.settings[key]);
     this.settings = next;
     if (reload) {
-      this.loading = this.load();
-      await this.loading;
+      await this.reload();
     } else {
       this.setState({ ...this.current, settings: next, operatingPoint: this.resolvePoint(next) });
     }
@@ -129,10 +134,7 @@ export class ModelHost {
     const key = apiKey === null || apiKey.trim() === '' ? null : apiKey.trim();
     if (key === this.remoteApiKey) return this.current;
     this.remoteApiKey = key;
-    if (this.settings.remoteUrl !== null) {
-      this.loading = this.load();
-      await this.loading;
-    }
+    if (this.settings.remoteUrl !== null) await this.reload();
     return this.current;
   }
 
@@ -194,6 +196,11 @@ export class ModelHost {
     const opened = this.opened;
     this.opened = null;
     await opened?.engine.dispose();
+  }
+
+  private async reload(): Promise<void> {
+    this.loading = this.load();
+    await this.loading;
   }
 
   /** `retry`: a background retry of a model in the error state, which stays in it (no loading flicker, no new message) unless the retry works. */

@@ -8,7 +8,7 @@ import { EngineClient } from '../engine/engineClient.js';
 import type { ExecutionProvider } from '../engine/loadPackage.js';
 import type { Manifest } from '../model/manifest.js';
 import type { DevicePreference } from '../protocol.js';
-import type { OpenedModel } from './modelHost.js';
+import { fimMarkers, type OpenedModel } from './modelHost.js';
 
 /** 'auto' tries CUDA where an NVIDIA device node exists (the backend falls back to CPU if CUDA cannot load). */
 function executionProvider(device: DevicePreference): ExecutionProvider {
@@ -39,7 +39,7 @@ export async function openModelPackage(dir: string, device: DevicePreference, lo
       recommendedDraftLength: info.recommendations.draftLength,
     },
     bosTokenId: info.config.bosTokenId,
-    fim: fim === null ? null : { prefix: fim.prefix, suffix: fim.suffix, middle: fim.middle, endOfText: fim.eot },
+    fim: fimMarkers(fim),
     onDied: (listener) => engine.onDied((death) => listener(death.message)),
     calibration: {
       calibrate: (request, options) => engine.calibrate(request, options),

@@ -1,5 +1,4 @@
 /** Opens a model package (ONNX layers + head + tokenizer) as an in-process Engine. */
-import { join } from 'node:path';
 import { OnnxBackend, type OnnxBackendOptions } from '../model/onnxBackend.js';
 import { Engine } from './engine.js';
 import { PackageTokenizer } from './tokenizer.js';
@@ -11,8 +10,8 @@ export async function loadPackageEngine(dir: string, options: PackageEngineOptio
   const backend = await OnnxBackend.load(dir, options);
   try {
     const { manifest } = backend;
-    const { file, config, fim } = manifest.tokenizer;
-    const codec = await PackageTokenizer.load(join(dir, file), config === null ? null : join(dir, config));
+    const { fim } = manifest.tokenizer;
+    const codec = await PackageTokenizer.inPackage(dir, manifest.tokenizer);
     return new Engine({
       backend,
       codec,

@@ -1,5 +1,6 @@
 /** The package's tokenizer.json (+ tokenizer_config.json) through @huggingface/tokenizers. */
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 
 /** What the engine needs from a tokenizer: text <-> ids, nothing else. */
@@ -25,7 +26,16 @@ export class PackageTokenizer implements TextCodec {
 
   /** configFile may be null (a package without tokenizer_config.json). */
   static async load(tokenizerFile: string, configFile: string | null): Promise<PackageTokenizer> {
-    const json = JSON.parse(await readFile(tokenizerFile, 'utf8')) as object;
+    return PackageTokenizer.fromJson(JSON.parse(await readFile(tokenizerFile, 'utf8')) as object, configFile);
+  }
+
+  /** A model package's tokenizer: the files its manifest names, inside its folder. */
+  static inPackage(dir: string, files: { file: string; config: string | null }): Promise<PackageTokenizer> {
+    return PackageTokenizer.load(join(dir, files.file), files.config === null ? null : join(dir, files.config));
+  }
+
+  /** From tokenizer.json already parsed (a caller that reads it for more than the tokenizer). */
+  static async fromJson(json: object, configFile: string | null): Promise<PackageTokenizer> {
     const config = configFile === null ? {} : (JSON.parse(await readFile(configFile, 'utf8')) as object);
     return new PackageTokenizer(new Tokenizer(json, config));
   }

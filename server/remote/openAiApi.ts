@@ -120,7 +120,7 @@ export async function* streamCompletion(
         const data = eventData(event);
         if (data === null) continue;
         if (data === '[DONE]') return;
-        const chunk = parseJson(data, endpoint) as CompletionChunk;
+        const chunk = parseJson(data, `${urlOf(endpoint, 'completions')} sent an event that is not JSON`) as CompletionChunk;
         const streamed = chunkText(chunk, endpoint);
         if (streamed.finishReason !== null) finished = true;
         yield streamed;
@@ -205,19 +205,15 @@ function errorText(body: unknown): string {
 }
 
 async function readJson(response: Response): Promise<unknown> {
-  const text = await response.text();
+  return parseJson(await response.text(), `${response.url} did not answer JSON`);
+}
+
+/** `text` parsed, or a RemoteError saying `what` with the text's beginning. */
+function parseJson(text: string, what: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch {
-    throw new RemoteError(`${response.url} did not answer JSON: ${text.slice(0, 120)}`);
-  }
-}
-
-function parseJson(data: string, endpoint: RemoteEndpoint): unknown {
-  try {
-    return JSON.parse(data) as unknown;
-  } catch {
-    throw new RemoteError(`${urlOf(endpoint, 'completions')} sent an event that is not JSON: ${data.slice(0, 120)}`);
+    throw new RemoteError(`${what}: ${text.slice(0, 120)}`);
   }
 }
 

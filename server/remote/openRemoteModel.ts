@@ -2,7 +2,7 @@
 // layerskip.remoteModel is refused here, with the names it does serve), and the prompt side comes from a model
 // package or a Hugging Face folder's tokenizer (promptSide.ts; no weights are loaded).
 import type { ModelSummary } from '../protocol.js';
-import type { OpenedModel } from '../completion/modelHost.js';
+import { fimMarkers, type OpenedModel } from '../completion/modelHost.js';
 import { listModels, parseRemoteUrl, RemoteError, type Timeouts } from './openAiApi.js';
 import { loadPromptSide } from './promptSide.js';
 import { RemoteEngine } from './remoteEngine.js';
@@ -43,7 +43,7 @@ export async function openRemoteModel(source: RemoteSource, log: (message: strin
     }),
     summary,
     bosTokenId,
-    fim: fim === null ? null : { prefix: fim.prefix, suffix: fim.suffix, middle: fim.middle, endOfText: fim.eot },
+    fim: fimMarkers(fim),
     calibration: null,
     onDied: () => () => undefined, // nothing local to die: each request's failure is its own
   };

@@ -19,17 +19,17 @@ export interface PromptSide {
 export async function loadPromptSide(dir: string): Promise<PromptSide> {
   if (existsSync(join(dir, 'manifest.json'))) {
     const manifest = readManifest(dir);
-    const { file, config, fim } = manifest.tokenizer;
-    const codec = await PackageTokenizer.load(join(dir, file), config === null ? null : join(dir, config));
-    return { codec, fim, bosTokenId: manifest.config.bosTokenId, numLayers: manifest.config.numLayers };
+    const codec = await PackageTokenizer.inPackage(dir, manifest.tokenizer);
+    return { codec, fim: manifest.tokenizer.fim, bosTokenId: manifest.config.bosTokenId, numLayers: manifest.config.numLayers };
   }
   const tokenizerFile = join(dir, 'tokenizer.json');
   if (!existsSync(tokenizerFile)) {
     throw new Error(`${dir} is neither a model package (manifest.json) nor a Hugging Face model folder with a tokenizer.json: the prompts for the remote model are built with its tokenizer (layerskip.modelPath)`);
   }
   const configFile = join(dir, 'tokenizer_config.json');
-  const codec = await PackageTokenizer.load(tokenizerFile, existsSync(configFile) ? configFile : null);
-  const added = (JSON.parse(readFileSync(tokenizerFile, 'utf8')) as { added_tokens?: { id: number; content: string }[] }).added_tokens ?? [];
+  const json = JSON.parse(readFileSync(tokenizerFile, 'utf8')) as { added_tokens?: { id: number; content: string }[] };
+  const codec = await PackageTokenizer.fromJson(json, existsSync(configFile) ? configFile : null);
+  const added = json.added_tokens ?? [];
   const modelConfig = existsSync(join(dir, 'config.json')) ? (JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { num_hidden_layers?: unknown }) : {};
   // BOS is the server's to add: the remote engine leaves it out of the text it sends
   return { codec, fim: infillingTokens(added), bosTokenId: null, numLayers: typeof modelConfig.num_hidden_layers === 'number' ? modelConfig.num_hidden_layers : 0 };
