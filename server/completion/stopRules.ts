@@ -9,12 +9,13 @@ import { completionRules } from './rules.js';
 const MARKDOWN_LANGUAGES = new Set(['markdown', 'mdx', 'quarto', 'rmd', 'plaintext']);
 
 /**
- * Two blank lines end a multi-line suggestion; the FIM end-of-text marker ends any suggestion. Outside markdown a
- * code fence (```) ends it too: chat-tuned models (the bundled SmolLM2-Instruct) close their "answer" with one,
- * which the replay bench showed as whole suggestions of "```" in TypeScript.
+ * Two blank lines end a multi-line suggestion (in a CRLF document the model writes CRLF); the FIM end-of-text marker
+ * ends any suggestion. Outside markdown a code fence (```) ends it too: chat-tuned models (the bundled
+ * SmolLM2-Instruct) close their "answer" with one, which the replay bench showed as whole suggestions of "```" in
+ * TypeScript.
  */
 export function stopStringsFor(context: CursorContext, fimEndOfText: string | null): string[] {
-  const stops = context.multiline ? ['\n\n\n'] : ['\n'];
+  const stops = context.multiline ? ['\n\n\n', '\r\n\r\n\r\n'] : ['\n'];
   if (!MARKDOWN_LANGUAGES.has(context.languageId)) stops.push('```');
   return fimEndOfText === null ? stops : [...stops, fimEndOfText];
 }

@@ -114,7 +114,7 @@ void test('a single line longer than the budget keeps its last tokens', async ()
 void test('mid-line requests stop at the line end; line-end requests stop when the block is left', () => {
   const midLine = cursorContext('foo(a, b)', 5, 'typescript');
   assert.deepEqual(stopStringsFor(midLine, '<EOT>'), ['\n', '```', '<EOT>']);
-  assert.deepEqual(stopStringsFor(cursorContext('# Title\n', 8, 'markdown'), null), ['\n\n\n'], 'a fence is text in markdown');
+  assert.deepEqual(stopStringsFor(cursorContext('# Title\n', 8, 'markdown'), null), ['\n\n\n', '\r\n\r\n\r\n'], 'a fence is text in markdown');
   const code = 'function f() {\n  if (x) {';
   const lineEnd = cursorContext(code, code.length, 'typescript');
   assert.equal(lineEnd.multiline, true);

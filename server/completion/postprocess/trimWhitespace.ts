@@ -7,8 +7,15 @@ import type { CompletionFilter } from './filter.js';
  */
 export const normalizeLineBreaks: CompletionFilter = (completion) => completion.replace(/\r\n?/g, '\n');
 
-/** Trailing blank lines and spaces would only move the cursor; a suggestion of whitespace alone is noise. */
-export const trimTrailingWhitespace: CompletionFilter = (completion) => completion.trimEnd();
+/** A word goes on after the cursor: "return █value;" suggested "await " must read "await value". */
+const WORD_START = /^[\p{L}\p{N}_$]/u;
+
+/**
+ * Trailing blank lines and spaces would only move the cursor, unless a word follows the cursor on its line: then they
+ * separate the suggestion from it. A suggestion of whitespace alone is noise.
+ */
+export const trimTrailingWhitespace: CompletionFilter = (completion, context) =>
+  WORD_START.test(context.lineSuffix) ? completion : completion.trimEnd();
 
 export const dropTooShort: CompletionFilter = (completion) =>
   completion.trim().length < completionRules.minCharacters ? '' : completion;
