@@ -12,7 +12,7 @@ import type { CompletionEngine, CompletionGenerationParams, CompletionGeneration
 import { PromptBuilder } from '../../server/completion/prompt.js';
 import { DEFAULT_SETTINGS } from '../../server/protocol.js';
 
-const FOLDER = path.join(import.meta.dirname, '..', 'fixtures', 'golden');
+const FOLDER = path.join(__dirname, '..', 'fixtures', 'golden');
 const CURSOR = '█';
 const SHOWN_START = '├';
 const SHOWN_END = '┤';
@@ -120,7 +120,7 @@ class ReplayEngine implements CompletionEngine {
   private result(tokens: number[], stopReason: string): CompletionGenerationResult {
     const stats = {
       promptTokens: this.prompt?.length ?? 0, promptCacheHitTokens: 0, timeToFirstTokenMs: 1, tokensPerSecond: 100,
-      generatedTokens: tokens.length, drafted: 0, accepted: 0, acceptanceRate: 0, totalMs: 1, measuredSpeedupBound: null,
+      generatedTokens: tokens.length, drafted: 0, accepted: 0, acceptanceRate: 0, totalMs: 1, measuredSpeedupBound: 1,
       exitLayer: 0, draftLength: 0, device: 'replay',
     };
     return { tokens, text: detokenize(tokens), stopReason, stats };
