@@ -1,16 +1,19 @@
-// The `layerskip.*` settings: read into the server's settings and the client's own, written by the commands.
+// The `layerskip.*` settings: read into the server's settings and the client's own, written by the commands. The
+// settings are flat for the user; the engine's travel to the server in `engine`, read here by name.
 import * as vscode from 'vscode';
 import {
   DEFAULT_SETTINGS,
+  ENGINE_SETTING_NAMES,
   type DevicePreference,
+  type EngineSettings,
   type ModeSetting,
   type ServerSettings,
 } from '../server/protocol.js';
 
 export const SECTION = 'layerskip';
 
-/** Settings that go to the server, and whose change therefore triggers a layerskip/setSettings: every ServerSettings key. */
-const SERVER_KEYS = Object.keys(DEFAULT_SETTINGS) as (keyof ServerSettings)[];
+/** Settings that go to the server, and whose change therefore triggers a layerskip/setSettings. */
+const SERVER_KEYS: readonly string[] = [...Object.keys(DEFAULT_SETTINGS).filter((key) => key !== 'engine'), ...ENGINE_SETTING_NAMES];
 
 function config(): vscode.WorkspaceConfiguration {
   return vscode.workspace.getConfiguration(SECTION);
@@ -24,16 +27,25 @@ export function serverSettings(): ServerSettings {
     mode: c.get<ModeSetting>('mode', DEFAULT_SETTINGS.mode),
     exitLayer: c.get<number | null>('exitLayer', null) || null,
     draftLength: c.get<number | null>('draftLength', null) || null,
-    adaptiveDraft: c.get<boolean>('adaptiveDraft', DEFAULT_SETTINGS.adaptiveDraft),
     maxNewTokens: c.get<number>('maxNewTokens', DEFAULT_SETTINGS.maxNewTokens),
-    timeBudgetMs: c.get<number | null>('timeBudgetMs', DEFAULT_SETTINGS.timeBudgetMs) || null,
     prefixTokens: c.get<number>('prefixTokens', DEFAULT_SETTINGS.prefixTokens),
     suffixTokens: c.get<number>('suffixTokens', DEFAULT_SETTINGS.suffixTokens),
     crossFileContext: c.get<boolean>('crossFileContext', DEFAULT_SETTINGS.crossFileContext),
     autoCalibrate: c.get<boolean>('autoCalibrate', DEFAULT_SETTINGS.autoCalibrate),
     remoteUrl: optionalText(c.get<string>('remoteUrl', '')),
     remoteModel: optionalText(c.get<string>('remoteModel', '')),
+    engine: engineSettings(c),
   };
+}
+
+/** Every engine setting as the user set it (`layerskip.<name>`): a new one needs nothing here. */
+function engineSettings(c: vscode.WorkspaceConfiguration): EngineSettings {
+  const engine = { ...DEFAULT_SETTINGS.engine };
+  const read = <K extends keyof EngineSettings>(name: K): void => {
+    engine[name] = c.get<EngineSettings[K]>(name, engine[name]);
+  };
+  ENGINE_SETTING_NAMES.forEach(read);
+  return engine;
 }
 
 /** An empty text setting means "not set". */

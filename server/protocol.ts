@@ -21,7 +21,22 @@ export const MODE_SETTINGS: readonly ModeSetting[] = ['auto', ...DECODING_MODES]
 export type DevicePreference = 'auto' | 'webgpu' | 'cuda' | 'cpu';
 export const DEVICE_PREFERENCES: readonly DevicePreference[] = ['auto', 'webgpu', 'cuda', 'cpu'];
 
-/** Everything the client may change at run time; mirrors the `layerskip.*` settings. */
+/**
+ * Engine settings: handed to every generation as they are (server/engine/params.ts GenerationParams, same names,
+ * which checks them), so the server names none of them. A new one is a field and its default here, and a
+ * `layerskip.<same name>` setting in package.json; the extension reads every one by its name (extension/settings.ts).
+ */
+export interface EngineSettings {
+  /**
+   * Stop drafting when the draft's confidence falls under a threshold (and adapt d to recent acceptance): a model
+   * whose early layers guess poorly then costs about what full decoding costs instead of wasting drafts.
+   */
+  adaptiveDraft: boolean;
+  /** Generation stops at the next line end after this many ms (null = no budget). */
+  timeBudgetMs: number | null;
+}
+
+/** Everything the client may change at run time; mirrors the `layerskip.*` settings (the engine's under `engine`). */
 export interface ServerSettings {
   /** Model package folder; null = the bundled default (DEFAULT_MODEL_DIR). */
   modelPath: string | null;
@@ -31,14 +46,7 @@ export interface ServerSettings {
   exitLayer: number | null;
   /** Tokens drafted per verification step; null = the package's recommendation. */
   draftLength: number | null;
-  /**
-   * Stop drafting when the draft's confidence falls under a threshold (and adapt d to recent acceptance): a model
-   * whose early layers guess poorly then costs about what full decoding costs instead of wasting drafts.
-   */
-  adaptiveDraft: boolean;
   maxNewTokens: number;
-  /** Generation stops at the next line end after this many ms (null = no budget). */
-  timeBudgetMs: number | null;
   prefixTokens: number;
   suffixTokens: number;
   /** Add snippets from other open documents to the prompt. */
@@ -54,7 +62,11 @@ export interface ServerSettings {
   remoteUrl: string | null;
   /** The model name sent to the remote server; null = the first model its /models lists. */
   remoteModel: string | null;
+  engine: EngineSettings;
 }
+
+/** A settings change: the settings given replace the current ones, engine settings one by one. */
+export type SettingsUpdate = Partial<Omit<ServerSettings, 'engine'>> & { engine?: Partial<EngineSettings> };
 
 export const DEFAULT_SETTINGS: ServerSettings = {
   modelPath: null,
@@ -62,19 +74,20 @@ export const DEFAULT_SETTINGS: ServerSettings = {
   mode: 'auto',
   exitLayer: null,
   draftLength: null,
-  adaptiveDraft: true,
   maxNewTokens: 64,
-  timeBudgetMs: 1500,
   prefixTokens: 768,
   suffixTokens: 256,
   crossFileContext: true,
   autoCalibrate: true,
   remoteUrl: null,
   remoteModel: null,
+  engine: { adaptiveDraft: true, timeBudgetMs: 1500 },
 };
 
+export const ENGINE_SETTING_NAMES = Object.keys(DEFAULT_SETTINGS.engine) as (keyof EngineSettings)[];
+
 export interface InitializationOptions {
-  settings?: Partial<ServerSettings>;
+  settings?: SettingsUpdate;
   /**
    * The client shows completions with its own provider (the VS Code extension does: cache, debounce, streaming),
    * so the server does not advertise `inlineCompletionProvider` and vscode-languageclient registers no second one.
@@ -108,10 +121,11 @@ export interface OperatingPoint {
   /** null unless self-speculative. */
   draftLength: number | null;
   /**
-   * Whether drafts adapt (settings.adaptiveDraft); off at mode auto's calibrated choice, which was timed with fixed
-   * drafts (adaptive drafting measured 10% slower there on the test model: 1.41x against 1.57x).
+   * Engine settings this point decodes with instead of the user's: mode auto's calibrated choice runs as the
+   * calibration timed it, with fixed drafts (adaptive drafting measured 10% slower there on the test model: 1.41x
+   * against 1.57x).
    */
-  adaptiveDraft: boolean;
+  engineOverrides: Partial<EngineSettings>;
   /**
    * 'calibrated': the calibration's choice (mode auto, or E / d left empty); 'settings': the user's own;
    * 'recommended': the package's recommendation (no calibration yet); 'uncalibrated': mode auto before any
@@ -275,7 +289,7 @@ const request = <P, R>(method: string): Request<P, R> => ({ method });
 const notification = <P>(method: string): Notification<P> => ({ method });
 
 /** Client -> server: partial settings; answers the state after applying them (model reload if needed). */
-export const SetSettingsRequest = request<Partial<ServerSettings>, ServerState>('layerskip/setSettings');
+export const SetSettingsRequest = request<SettingsUpdate, ServerState>('layerskip/setSettings');
 export const GetStateRequest = request<null, ServerState>('layerskip/getState');
 /** Client -> server: what was measured per exit layer (layers never used are absent). */
 export const GetLayerMeasurementsRequest = request<null, LayerMeasurement[]>('layerskip/layerMeasurements');

@@ -27,6 +27,7 @@ import {
   CalibrationNotification,
   CancelCalibrationRequest,
   DEFAULT_MODEL_DIR,
+  ENGINE_SETTING_NAMES,
   GetCalibrationRequest,
   GetLayerMeasurementsRequest,
   GetStateRequest,
@@ -34,7 +35,7 @@ import {
   SetSettingsRequest,
   StateNotification,
   type InitializationOptions,
-  type ServerSettings,
+  type SettingsUpdate,
 } from './protocol.js';
 
 // dist/server.js -> the package root holding media/.
@@ -55,7 +56,7 @@ const host = new ModelHost(
   { store: new CalibrationStore(() => calibrationStore.dir), texts: () => recent.texts(), bundled: bundledSample(packageRoot) },
   (status) => notify(connection, CalibrationNotification, status),
 );
-let initialSettings: Partial<ServerSettings> = {};
+let initialSettings: SettingsUpdate = {};
 let initialApiKey: string | null = null;
 
 connection.onInitialize((params): InitializeResult => {
@@ -107,11 +108,20 @@ onRequest(connection, CalibrateRequest, async (_params, token) => {
   }
 });
 
-// Other editors configure the server through workspace/didChangeConfiguration ({ layerskip: {...} }).
+// Other editors configure the server through workspace/didChangeConfiguration ({ layerskip: {...} }), under the
+// settings' own flat names: the engine's are gathered into `engine` here.
 connection.onDidChangeConfiguration((change) => {
-  const settings = (change.settings as { layerskip?: Partial<ServerSettings> } | null)?.layerskip;
-  if (settings) host.applySettings(settings).catch((error: unknown) => log(`settings rejected: ${messageOf(error)}`));
+  const settings = (change.settings as { layerskip?: Record<string, unknown> } | null)?.layerskip;
+  if (settings) host.applySettings(nestEngineSettings(settings)).catch((error: unknown) => log(`settings rejected: ${messageOf(error)}`));
 });
+
+/** Flat settings as an update: the engine settings' names go into `engine` (the values are checked where used). */
+function nestEngineSettings(flat: Record<string, unknown>): SettingsUpdate {
+  const update: Record<string, unknown> = {};
+  const engine: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(flat)) ((ENGINE_SETTING_NAMES as readonly string[]).includes(name) ? engine : update)[name] = value;
+  return { ...update, engine } as SettingsUpdate;
+}
 
 new InlineCompletionHandler(connection, documents, host, new CompletionService(), measurements, log).listen();
 

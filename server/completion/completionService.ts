@@ -2,9 +2,9 @@
 // -> post-processing. Only one generation runs at a time. A new request takes over the generation in flight when the
 // user typed what it generates (inFlightGeneration.ts); any other new request aborts it, because the user has moved
 // on and the engine would otherwise serialise stale work ahead of the fresh request.
-import type { CompletionStats, DecodingMode, ServerSettings } from '../protocol.js';
+import type { CompletionStats, ServerSettings } from '../protocol.js';
 import { cursorContext } from './cursorContext.js';
-import type { CompletionEngine, CompletionGenerationResult } from './engine.js';
+import type { CompletionEngine, CompletionGenerationResult, Decoding } from './engine.js';
 import { InFlightGeneration, type Follower, type Served } from './inFlightGeneration.js';
 import { PartialReporter } from './partialReporter.js';
 import { postprocess } from './postprocess/index.js';
@@ -22,11 +22,8 @@ export interface CompletionRequest {
 export interface ModelInUse {
   engine: CompletionEngine;
   prompts: PromptBuilder;
-  /** The operating point: the mode and E and d resolved from the settings and the calibration (operatingPoint.ts). */
-  mode: DecodingMode;
-  exitLayer: number;
-  adaptiveDraft: boolean;
-  draftLength: number;
+  /** The operating point: mode, E and d from the settings and the calibration, and any engine setting it overrides. */
+  decoding: Decoding;
   fimEndOfText: string | null;
   name: string;
   /** tokens/s of full decoding measured at load (speedup reference), null if unknown. */
@@ -107,7 +104,7 @@ function completionStats(
     acceptanceRate: s.acceptanceRate,
     estimatedSpeedup: s.measuredSpeedupBound,
     speedup: model.fullTokensPerSecond && s.tokensPerSecond > 0 ? s.tokensPerSecond / model.fullTokensPerSecond : null,
-    mode: model.mode,
+    mode: model.decoding.mode,
     exitLayer: s.exitLayer,
     draftLength: s.draftLength,
     device: s.device,

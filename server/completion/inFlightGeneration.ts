@@ -11,7 +11,7 @@
 import type { ServerSettings } from '../protocol.js';
 import type { CompletionRequest, ModelInUse } from './completionService.js';
 import type { CursorContext } from './cursorContext.js';
-import type { CompletionGenerationParams, CompletionGenerationResult } from './engine.js';
+import type { CompletionGenerationParams, CompletionGenerationResult, Decoding } from './engine.js';
 import type { PartialReporter } from './partialReporter.js';
 import { StopStringFilter } from '../engine/stopStringFilter.js';
 import { completionRules } from './rules.js';
@@ -172,14 +172,11 @@ export class InFlightGeneration {
   private params(generated: number, healedText: string): Partial<CompletionGenerationParams> {
     const { model, settings } = this;
     return {
-      mode: model.mode,
-      exitLayer: model.exitLayer,
-      draftLength: model.draftLength,
-      adaptiveDraft: model.adaptiveDraft,
+      ...settings.engine,
+      ...model.decoding,
       maxNewTokens: settings.maxNewTokens - generated,
       temperature: 0,
       stopStrings: [],
-      timeBudgetMs: settings.timeBudgetMs,
       healedText,
     };
   }
@@ -290,7 +287,8 @@ function agrees(generated: string, typed: string): boolean {
 }
 
 function sameModel(a: ModelInUse, b: ModelInUse): boolean {
-  return a.engine === b.engine && a.mode === b.mode && a.exitLayer === b.exitLayer && a.draftLength === b.draftLength && a.adaptiveDraft === b.adaptiveDraft;
+  const keys = new Set([...Object.keys(a.decoding), ...Object.keys(b.decoding)] as (keyof Decoding)[]);
+  return a.engine === b.engine && [...keys].every((key) => a.decoding[key] === b.decoding[key]);
 }
 
 function sameStrings(a: readonly string[], b: readonly string[]): boolean {

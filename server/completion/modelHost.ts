@@ -12,6 +12,7 @@ import {
   type OperatingPoint,
   type ServerSettings,
   type ServerState,
+  type SettingsUpdate,
 } from '../protocol.js';
 import { Calibrations, type CalibrationSources, type CalibrationTarget } from './calibrations.js';
 import type { ModelInUse } from './completionService.js';
@@ -116,8 +117,9 @@ export class ModelHost {
   }
 
   /** Applies settings (validated against the loaded model); reloads when the model path or device changed. */
-  async applySettings(partial: Partial<ServerSettings>): Promise<ServerState> {
-    const next = { ...this.settings, ...withoutUndefined(partial) };
+  async applySettings(update: SettingsUpdate): Promise<ServerState> {
+    const engine = { ...this.settings.engine, ...withoutUndefined(update.engine ?? {}) };
+    const next = { ...this.settings, ...withoutUndefined(update), engine };
     validate(next, this.opened?.summary ?? null);
     const reload = this.opened === null || (['modelPath', 'device', 'remoteUrl', 'remoteModel'] as const).some((key) => next[key] !== this.settings[key]);
     this.settings = next;
@@ -165,10 +167,12 @@ export class ModelHost {
     return {
       engine,
       prompts: this.prompts,
-      mode: point.mode,
-      adaptiveDraft: point.adaptiveDraft,
-      exitLayer: point.exitLayer ?? summary.numLayers,
-      draftLength: point.draftLength ?? summary.recommendedDraftLength,
+      decoding: {
+        mode: point.mode,
+        exitLayer: point.exitLayer ?? summary.numLayers,
+        draftLength: point.draftLength ?? summary.recommendedDraftLength,
+        ...point.engineOverrides,
+      },
       fimEndOfText: fim?.endOfText ?? null,
       name: summary.name,
       fullTokensPerSecond: this.fullTokensPerSecond,
@@ -275,7 +279,7 @@ export class ModelHost {
     this.setState({ ...this.current, operatingPoint: point });
     const model = this.modelInUse();
     if (model === null) return;
-    const params = { mode: model.mode, exitLayer: model.exitLayer, draftLength: model.draftLength, maxNewTokens: ARRANGE_TOKENS, temperature: 0 };
+    const params = { ...model.decoding, maxNewTokens: ARRANGE_TOKENS, temperature: 0 };
     Promise.resolve(model.engine.tokenize(WARMUP_PROMPT))
       .then((prompt) => model.engine.generate(prompt, params, {}))
       .catch((error: unknown) => this.log(`building the sessions of the new operating point: ${messageOf(error)}`));
@@ -300,7 +304,7 @@ export class ModelHost {
 }
 
 /** A remote server decodes as it is configured there; to completion it is one full-model generation. */
-const REMOTE_POINT: OperatingPoint = { mode: 'full', exitLayer: null, draftLength: null, adaptiveDraft: false, source: 'remote', speedup: null, speedupBasis: null };
+const REMOTE_POINT: OperatingPoint = { mode: 'full', exitLayer: null, draftLength: null, engineOverrides: {}, source: 'remote', speedup: null, speedupBasis: null };
 
 function validate(settings: ServerSettings, model: ModelSummary | null): void {
   if (settings.remoteUrl !== null) parseRemoteUrl(settings.remoteUrl);

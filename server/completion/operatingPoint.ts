@@ -1,25 +1,27 @@
 // How completions decode, from the settings and the calibration: the user's explicit choices win; what they leave
 // open comes from the calibration of this model on this device, else from the package's recommendation. Mode 'auto'
 // decodes in full until a calibration has run: never slower than full decoding.
-import type { CalibrationResult, ModelSummary, OperatingPoint, ServerSettings, TimedSetting } from '../protocol.js';
+import type { CalibrationResult, EngineSettings, ModelSummary, OperatingPoint, ServerSettings, TimedSetting } from '../protocol.js';
+
+/** How the calibration times its settings (calibrate.ts), so how its choice decodes. */
+const CALIBRATED_ENGINE: Partial<EngineSettings> = { adaptiveDraft: false };
 
 export function operatingPoint(settings: ServerSettings, model: ModelSummary, calibration: CalibrationResult | null): OperatingPoint {
   const L = model.numLayers;
-  const adaptive = settings.adaptiveDraft;
   if (settings.mode === 'auto') {
-    if (calibration === null) return point('full', null, null, false, 'uncalibrated', null);
+    if (calibration === null) return point('full', null, null, 'uncalibrated', null);
     const { mode, exitLayer, draftLength } = calibration.chosen;
-    return point(mode, exitLayer, draftLength, false, 'calibrated', calibration); // what the calibration timed
+    return { ...point(mode, exitLayer, draftLength, 'calibrated', calibration), engineOverrides: CALIBRATED_ENGINE };
   }
-  if (settings.mode === 'full') return point('full', null, null, false, 'settings', calibration);
+  if (settings.mode === 'full') return point('full', null, null, 'settings', calibration);
   // a layer chosen for another model may not exist in this one: it is ignored there
   const userLayer = settings.exitLayer !== null && settings.exitLayer < L ? settings.exitLayer : null;
   const calibrated = calibration === null ? null : fastestSpeculative(calibration, userLayer);
   const exitLayer = userLayer ?? calibrated?.exitLayer ?? model.recommendedExitLayer;
-  if (settings.mode === 'early-exit') return point('early-exit', exitLayer, null, false, userLayer === null ? 'recommended' : 'settings', null);
+  if (settings.mode === 'early-exit') return point('early-exit', exitLayer, null, userLayer === null ? 'recommended' : 'settings', null);
   const draftLength = settings.draftLength ?? calibrated?.draftLength ?? model.recommendedDraftLength;
   const source = userLayer !== null && settings.draftLength !== null ? 'settings' : calibrated !== null ? 'calibrated' : 'recommended';
-  return point('self-speculative', exitLayer, draftLength, adaptive, source, calibration);
+  return point('self-speculative', exitLayer, draftLength, source, calibration);
 }
 
 /** The calibration's fastest self-speculative setting (at `exitLayer` when given): timed if any was, else predicted. */
@@ -35,12 +37,11 @@ function point(
   mode: OperatingPoint['mode'],
   exitLayer: number | null,
   draftLength: number | null,
-  adaptiveDraft: boolean,
   source: OperatingPoint['source'],
   calibration: CalibrationResult | null,
 ): OperatingPoint {
   const { speedup, speedupBasis } = calibratedSpeedup(calibration, mode, exitLayer, draftLength);
-  return { mode, exitLayer, draftLength, adaptiveDraft, source, speedup, speedupBasis };
+  return { mode, exitLayer, draftLength, engineOverrides: {}, source, speedup, speedupBasis };
 }
 
 /** The calibration's speedup of a setting: timed when it was, else predicted; full decoding is 1 by definition. */

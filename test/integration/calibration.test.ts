@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { CalibrateRequest, CancelCalibrationRequest, GetStateRequest, type CalibrationResult, type CalibrationStatus } from '../../server/protocol.js';
 import { convertCheckpoint } from '../../server/model/convert.js';
 import { generateCheckpoint } from '../support/checkpoints.js';
-import { LspSession, repoRoot, tinyModelPackage } from './lsp-harness.js';
+import { LspSession, repoRoot, tinyModelPackage, UNTIMED } from './lsp-harness.js';
 
 const run = promisify(execFile);
 const cli = join(repoRoot, 'dist', 'cli.js');
@@ -124,7 +124,7 @@ void describe('an explicit completion while the model loads', () => {
     const checkpoint = generateCheckpoint({ family: 'llama3', numLayers: 8, hiddenSize: 384, intermediateSize: 1024, numHeads: 6, seed: 5, dir: join(root, 'ckpt') });
     await convertCheckpoint(checkpoint.dir, join(root, 'pkg'), { dtype: 'fp32' });
     assert.ok(existsSync(join(root, 'pkg', 'manifest.json')));
-    const session = await LspSession.start({ modelPath: join(root, 'pkg'), maxNewTokens: 6, timeBudgetMs: null });
+    const session = await LspSession.start({ modelPath: join(root, 'pkg'), maxNewTokens: 6, ...UNTIMED });
     try {
       await session.open('file:///w/b.ts', 'const values = [1, 2, 3];\nconst total = ');
       const phase = (await session.request(GetStateRequest, null)).phase;

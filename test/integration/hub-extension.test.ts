@@ -14,7 +14,7 @@ import { TOKEN_SECRET_KEY, TokenStore, type SecretStore } from '../../extension/
 import { readManifest } from '../../server/model/manifest.js';
 import type { InstalledPackage, KnownCheckpoint } from '../../server/protocol.js';
 import { generateCheckpoint } from '../support/checkpoints.js';
-import { LspSession, tinyModelPackage } from './lsp-harness.js';
+import { LspSession, tinyModelPackage, UNTIMED } from './lsp-harness.js';
 import { repoFromDirectory, startFakeHub, type FakeHub, type FakeRepo } from '../support/fakeHub.js';
 
 const REPO = 'facebook/layerskip-ext-tiny';
@@ -196,7 +196,7 @@ void describe('extension hub flows against a fake hub (real CLI, scripted UI)', 
   });
 
   void it('switch without reload: the running server loads the downloaded package when layerskip.modelPath changes', async () => {
-    const session = await LspSession.start({ modelPath: await tinyModelPackage('codellama', 6), timeBudgetMs: null, maxNewTokens: 8 });
+    const session = await LspSession.start({ modelPath: await tinyModelPackage('codellama', 6), maxNewTokens: 8, ...UNTIMED });
     try {
       assert.equal((await session.waitForPhase('ready')).model?.numLayers, 6);
       const ui = new ScriptedUi();

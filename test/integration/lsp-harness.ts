@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { FIXED_DECODING, LspSession as Session } from '../../server/bench/replayClient.js';
 import { convertCheckpoint } from '../../server/model/convert.js';
-import type { ServerSettings } from '../../server/protocol.js';
+import { DEFAULT_SETTINGS, type ServerSettings } from '../../server/protocol.js';
 import { generateCheckpoint, type Family } from '../support/checkpoints.js';
 
 export { textOf } from '../../server/bench/replayClient.js';
@@ -32,6 +32,9 @@ export function tinyModelPackage(family: Family = 'codellama', numLayers = 6): P
   }
   return dir;
 }
+
+/** No time budget: what a test's completions hold must not depend on the machine's speed. */
+export const UNTIMED: Pick<ServerSettings, 'engine'> = { engine: { ...DEFAULT_SETTINGS.engine, timeBudgetMs: null } };
 
 /** Sessions start in FIXED_DECODING unless `settings` say otherwise; `storagePath` keeps calibrations out of the user's cache. */
 export const LspSession = {

@@ -5,7 +5,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { LspSession, textOf, tinyModelPackage } from './lsp-harness.js';
+import { LspSession, textOf, tinyModelPackage, UNTIMED } from './lsp-harness.js';
 
 void describe('a broken model', () => {
   void it('a missing folder is an error state with the path and a way out; the server keeps answering', async () => {
@@ -83,7 +83,7 @@ void describe('bad input and other packages', () => {
   });
 
   void it('streams partial results through $/progress, each a growing version of the suggestion', async () => {
-    const session = await LspSession.start({ modelPath: await tinyModelPackage('codellama'), maxNewTokens: 200, timeBudgetMs: null });
+    const session = await LspSession.start({ modelPath: await tinyModelPackage('codellama'), maxNewTokens: 200, ...UNTIMED });
     try {
       await session.waitForPhase('ready');
       // Line end inside an open block: multi-line suggestions are allowed, so lines can stream.
@@ -107,7 +107,7 @@ void describe('bad input and other packages', () => {
 void describe('a dead server', () => {
   void it('killed mid-generation: the pending request fails, a new server starts and completes', async () => {
     const modelPath = await tinyModelPackage('llama3');
-    const first = await LspSession.start({ modelPath, maxNewTokens: 500, timeBudgetMs: null });
+    const first = await LspSession.start({ modelPath, maxNewTokens: 500, ...UNTIMED });
     await first.waitForPhase('ready');
     await first.open('file:///w/a.ts', 'const data = [\n');
     const pending = first.complete('file:///w/a.ts', { line: 1, character: 0 });

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { CancellationTokenSource, ErrorCodes, ResponseError } from 'vscode-languageserver-protocol/node';
-import { LspSession, textOf, tinyModelPackage } from './lsp-harness.js';
+import { LspSession, textOf, tinyModelPackage, UNTIMED } from './lsp-harness.js';
 
 const SOURCE = [
   'function add(a: number, b: number): number {',
@@ -19,7 +19,7 @@ const SOURCE = [
 void describe('completions from a FIM model package', () => {
   let session: LspSession;
   before(async () => {
-    session = await LspSession.start({ modelPath: await tinyModelPackage('codellama'), timeBudgetMs: null, maxNewTokens: 24 });
+    session = await LspSession.start({ modelPath: await tinyModelPackage('codellama'), maxNewTokens: 24, ...UNTIMED });
   });
   after(async () => {
     assert.equal(await session.close(), 0, 'the server exits cleanly on shutdown + exit');

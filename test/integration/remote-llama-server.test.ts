@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { CancellationTokenSource, LSPErrorCodes, ResponseError } from 'vscode-languageserver-protocol/node';
 import { GetStateRequest, SetRemoteApiKeyRequest, type ServerState } from '../../server/protocol.js';
 import { BUNDLED_GGUF, startLlamaServer, type LlamaServer } from '../support/llamaServer.js';
-import { LspSession, textOf } from './lsp-harness.js';
+import { LspSession, textOf, UNTIMED } from './lsp-harness.js';
 
 const ALIAS = 'smollm2';
 const KEY = 'team-key-6f1d2c';
@@ -18,7 +18,7 @@ void describe('completions from llama.cpp\'s server (layerskip.remoteUrl)', () =
 
   before(async () => {
     llama = await startLlamaServer({ gguf: BUNDLED_GGUF, alias: ALIAS, apiKey: KEY });
-    session = await LspSession.start({ remoteUrl: llama.url, remoteModel: ALIAS, maxNewTokens: 24, timeBudgetMs: null }, false, undefined, KEY);
+    session = await LspSession.start({ remoteUrl: llama.url, remoteModel: ALIAS, maxNewTokens: 24, ...UNTIMED }, false, undefined, KEY);
   });
   after(async () => {
     await session?.close();

@@ -200,7 +200,7 @@ void test('the store keeps a calibration per key and ignores other keys and brok
 void test('the operating point: auto is full until calibrated, then the choice; unset E and d come from the calibration', () => {
   const model: ModelSummary = { path: '/m', name: 'm', numLayers: 8, device: 'cpu', hasFim: true, recommendedExitLayer: 6, recommendedDraftLength: 3 };
   const auto = { ...DEFAULT_SETTINGS };
-  assert.deepEqual(operatingPoint(auto, model, null), { mode: 'full', exitLayer: null, draftLength: null, adaptiveDraft: false, source: 'uncalibrated', speedup: null, speedupBasis: null });
+  assert.deepEqual(operatingPoint(auto, model, null), { mode: 'full', exitLayer: null, draftLength: null, engineOverrides: {}, source: 'uncalibrated', speedup: null, speedupBasis: null });
   const calibrated = calibrationResult(8, [{ mode: 'self-speculative', exitLayer: 3, draftLength: 2, speedup: 1.6 }, { mode: 'self-speculative', exitLayer: 4, draftLength: 2, speedup: 1.3 }], {
     mode: 'self-speculative',
     exitLayer: 3,
@@ -209,7 +209,7 @@ void test('the operating point: auto is full until calibrated, then the choice; 
   });
   assert.deepEqual(
     operatingPoint(auto, model, calibrated),
-    { mode: 'self-speculative', exitLayer: 3, draftLength: 2, adaptiveDraft: false, source: 'calibrated', speedup: 1.6, speedupBasis: 'measured' },
+    { mode: 'self-speculative', exitLayer: 3, draftLength: 2, engineOverrides: { adaptiveDraft: false }, source: 'calibrated', speedup: 1.6, speedupBasis: 'measured' },
     'fixed drafts, as the calibration timed them',
   );
   const speculative = { ...auto, mode: 'self-speculative' as const };
@@ -217,7 +217,7 @@ void test('the operating point: auto is full until calibrated, then the choice; 
   assert.equal(operatingPoint(speculative, model, calibrated).exitLayer, 3);
   const mine = operatingPoint({ ...speculative, exitLayer: 7, draftLength: 1 }, model, calibrated);
   assert.equal(mine.source, 'settings');
-  assert.equal(mine.adaptiveDraft, true, "the user's own mode keeps the adaptiveDraft setting");
+  assert.deepEqual(mine.engineOverrides, {}, "the user's own mode decodes with the engine settings as they are");
   assert.equal(mine.speedupBasis, 'predicted');
   assert.ok(mine.speedup !== null && Math.abs(mine.speedup - (0.5 + 7 / 10)) < 1e-9);
   const fullChosen = calibrationResult(8, [], { mode: 'full', exitLayer: null, draftLength: null, speedup: 1 });

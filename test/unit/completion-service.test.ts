@@ -5,12 +5,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CompletionService, type CompletionOutcome, type ModelInUse } from '../../server/completion/completionService.js';
-import type { CompletionEngine, CompletionGenerationParams, CompletionGenerationResult } from '../../server/completion/engine.js';
+import type { CompletionEngine, CompletionGenerationParams, CompletionGenerationResult, Decoding } from '../../server/completion/engine.js';
 import { ModelHost, type ModelSource, type OpenedModel } from '../../server/completion/modelHost.js';
 import { StopStringFilter } from '../../server/engine/stopStringFilter.js';
 import { PromptBuilder } from '../../server/completion/prompt.js';
 import { completionRules } from '../../server/completion/rules.js';
-import { DEFAULT_SETTINGS, type DecodingMode, type ServerState } from '../../server/protocol.js';
+import { DEFAULT_SETTINGS, type ServerState } from '../../server/protocol.js';
 import { fakeCalibrationTarget, noCalibrations } from './calibration-fixtures.js';
 
 /** Replays `chunks` on its first call and `laterChunks` on the others; an Error in them is thrown there. */
@@ -96,8 +96,8 @@ function result(text: string, stopReason: string, tokens: number[]): CompletionG
   };
 }
 
-function model(engine: CompletionEngine, mode: DecodingMode = 'self-speculative', adaptiveDraft = true): ModelInUse {
-  return { engine, prompts: new PromptBuilder((t) => Promise.resolve(engine.tokenize(t) as number[]), null), mode, exitLayer: 2, draftLength: 4, adaptiveDraft, fimEndOfText: null, name: 'scripted', fullTokensPerSecond: 50 };
+function model(engine: CompletionEngine, decoding: Partial<Decoding> = {}): ModelInUse {
+  return { engine, prompts: new PromptBuilder((t) => Promise.resolve(engine.tokenize(t) as number[]), null), decoding: { mode: 'self-speculative', exitLayer: 2, draftLength: 4, ...decoding }, fimEndOfText: null, name: 'scripted', fullTokensPerSecond: 50 };
 }
 
 const request = (text: string) => ({ uri: 'file:///a.ts', languageId: 'typescript', text, offset: text.length, context: '' });
@@ -385,28 +385,31 @@ void test('the model host reports a failed load as an error state and loads agai
   const ready = await host.applySettings({ modelPath: '/good', autoCalibrate: false });
   assert.equal(ready.phase, 'ready');
   assert.equal(ready.model?.numLayers, 8);
-  assert.equal(host.modelInUse()?.mode, 'full', "mode 'auto' decodes in full until the model is calibrated");
+  assert.equal(host.modelInUse()?.decoding.mode, 'full', "mode 'auto' decodes in full until the model is calibrated");
   await host.applySettings({ mode: 'self-speculative' });
-  assert.equal(host.modelInUse()?.exitLayer, 2, 'the recommendation when no exit layer is set');
+  assert.equal(host.modelInUse()?.decoding.exitLayer, 2, 'the recommendation when no exit layer is set');
   await assert.rejects(host.applySettings({ exitLayer: 8 }), /exit layer must be an integer from 1 to 7/);
   assert.equal(host.currentSettings.exitLayer, null, 'a rejected setting changes nothing');
   await host.applySettings({ exitLayer: 5 });
-  assert.equal(host.modelInUse()?.exitLayer, 5);
+  assert.equal(host.modelInUse()?.decoding.exitLayer, 5);
+  await host.applySettings({ engine: { timeBudgetMs: null } });
+  assert.deepEqual(host.currentSettings.engine, { adaptiveDraft: true, timeBudgetMs: null }, 'engine settings change one by one');
   for (const listener of [...died]) listener('engine worker exited (code 1)');
   assert.equal(host.state.phase, 'error');
   assert.match(host.state.message, /engine worker exited/);
   assert.equal((await host.applySettings({ draftLength: 3 })).phase, 'ready', 'any settings change reloads a dead engine');
-  assert.deepEqual(states.map((s) => s.phase), ['loading', 'error', 'loading', 'ready', 'ready', 'ready', 'error', 'loading', 'ready']);
+  assert.deepEqual(states.map((s) => s.phase), ['loading', 'error', 'loading', 'ready', 'ready', 'ready', 'ready', 'error', 'loading', 'ready']);
   await host.dispose();
 });
 
-void test('decoding settings reach the engine: mode, exit layer, draft length, adaptive drafting', async () => {
+void test('the engine gets the operating point and the engine settings as they are, unless the point overrides them', async () => {
   const engine = new ScriptedEngine(['z']);
-  await new CompletionService().complete(request('let c = '), model(engine, 'early-exit', false), DEFAULT_SETTINGS, new AbortController().signal, () => undefined);
-  await new CompletionService().complete(request('let d = '), model(engine), DEFAULT_SETTINGS, new AbortController().signal, () => undefined);
+  const settings = { ...DEFAULT_SETTINGS, engine: { adaptiveDraft: true, timeBudgetMs: 700 } };
+  await new CompletionService().complete(request('let c = '), model(engine, { mode: 'early-exit' }), settings, never(), ignore);
+  await new CompletionService().complete(request('let d = '), model(engine, { adaptiveDraft: false }), settings, never(), ignore);
   assert.deepEqual(
-    engine.calls.map(({ params }) => [params.mode, params.exitLayer, params.draftLength, params.adaptiveDraft]),
-    [['early-exit', 2, 4, false], ['self-speculative', 2, 4, true]],
+    engine.calls.map(({ params }) => [params.mode, params.exitLayer, params.draftLength, params.adaptiveDraft, params.timeBudgetMs]),
+    [['early-exit', 2, 4, true, 700], ['self-speculative', 2, 4, false, 700]],
   );
 });
 
@@ -446,7 +449,7 @@ void test('the model host opens a remote server when remoteUrl is set: the key a
   assert.equal(ready.phase, 'ready', 'a new key opens the remote model again');
   assert.deepEqual(sources.at(-1), { kind: 'remote', url: 'http://team:8080/v1', model: 'big', apiKey: 'sk-2', promptPackage: '/bundled' });
   assert.equal(ready.operatingPoint?.source, 'remote');
-  assert.equal(host.modelInUse()?.mode, 'full');
+  assert.equal(host.modelInUse()?.decoding.mode, 'full');
   host.completionFailed('The last completion failed: timed out');
   assert.equal(host.state.warning, 'The last completion failed: timed out');
   assert.equal(host.state.phase, 'ready');

@@ -11,7 +11,7 @@ const chosen = { mode: 'self-speculative' as const, exitLayer: 6, draftLength: 2
 const result = calibrationResult(12, [chosen, { mode: 'self-speculative', exitLayer: 5, draftLength: 3, speedup: 1.4 }], chosen);
 const done: CalibrationStatus = { state: 'done', progress: null, result, message: '' };
 const last = { latencyMs: 180.4 } as CompletionStats;
-const point = (p: Partial<OperatingPoint>): OperatingPoint => ({ mode: 'self-speculative', exitLayer: 6, draftLength: 2, adaptiveDraft: false, source: 'calibrated', speedup: 1.8, speedupBasis: 'measured', ...p });
+const point = (p: Partial<OperatingPoint>): OperatingPoint => ({ mode: 'self-speculative', exitLayer: 6, draftLength: 2, engineOverrides: {}, source: 'calibrated', speedup: 1.8, speedupBasis: 'measured', ...p });
 
 void test('the status bar shows latency, the operating point and its calibrated speedup, or full', () => {
   assert.deepEqual(statusText(last, point({}), done), { text: '⚡ 180 ms · E6 d2 · 1.8×', slower: false });

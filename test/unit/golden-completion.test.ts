@@ -139,8 +139,12 @@ async function check(golden: GoldenCase): Promise<void> {
   assert.equal(beforeShown + afterShown, beforeCursor + afterCursor, 'the shown section is the document with the suggestion at the cursor');
   const engine = new ReplayEngine(golden.model);
   const model: ModelInUse = {
-    engine, prompts: new PromptBuilder(tokenize, FIM), mode: 'full', exitLayer: 1, adaptiveDraft: false, draftLength: 1,
-    fimEndOfText: FIM_END_OF_TEXT, name: 'replay', fullTokensPerSecond: null,
+    engine,
+    prompts: new PromptBuilder(tokenize, FIM),
+    decoding: { mode: 'full', exitLayer: 1, draftLength: 1 },
+    fimEndOfText: FIM_END_OF_TEXT,
+    name: 'replay',
+    fullTokensPerSecond: null,
   };
   const request = { uri: 'file:///golden', languageId: golden.language, text: beforeCursor + afterCursor, offset: beforeCursor.length, context: '' };
   // room for every character of the model text: where generation stops is the stop rules' business here
