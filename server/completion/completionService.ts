@@ -102,7 +102,7 @@ function completionStats(
     drafted: s.drafted,
     accepted: s.accepted,
     acceptanceRate: s.acceptanceRate,
-    estimatedSpeedup: s.measuredSpeedupBound,
+    estimatedSpeedup: s.estimatedSpeedup,
     speedup: model.fullTokensPerSecond && s.tokensPerSecond > 0 ? s.tokensPerSecond / model.fullTokensPerSecond : null,
     mode: model.decoding.mode,
     exitLayer: s.exitLayer,

@@ -24,7 +24,7 @@ export type CompletionGenerationStats = Pick<
   | 'accepted'
   | 'acceptanceRate'
   | 'totalMs'
-  | 'measuredSpeedupBound'
+  | 'estimatedSpeedup'
   | 'exitLayer'
   | 'draftLength'
   | 'device'

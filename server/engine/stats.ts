@@ -70,8 +70,11 @@ export interface GenerationStats {
   arrangeMs: number;
   /** Leviathan et al.'s cost model with the measured tokens and drafts per step, c = E / L (see above). */
   analyticSpeedupBound: number;
-  /** The same bound with c measured: ms per draft token / ms per verify pass. */
-  measuredSpeedupBound: number;
+  /**
+   * Speedup over full decoding estimated from this run: the same formula with c measured (ms per draft token / ms
+   * per verify pass). 1 without drafts. Sent to the client under this name (CompletionStats).
+   */
+  estimatedSpeedup: number;
   mode: string;
   exitLayer: number;
   draftLength: number;
@@ -122,7 +125,7 @@ export function summarize(input: StatsInput): GenerationStats {
     totalMs: input.totalMs,
     arrangeMs: input.arrangeMs,
     analyticSpeedupBound: speculative ? analyticSpeedupBound(tokensPerStep, meanDraft, input.exitLayer / input.numLayers) : 1,
-    measuredSpeedupBound: speculative ? analyticSpeedupBound(tokensPerStep, meanDraft, measuredCost) : 1,
+    estimatedSpeedup: speculative ? analyticSpeedupBound(tokensPerStep, meanDraft, measuredCost) : 1,
     mode: input.mode,
     exitLayer: input.exitLayer,
     draftLength: input.draftLength,

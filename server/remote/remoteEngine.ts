@@ -143,7 +143,7 @@ function stats(promptTokens: number, generatedTokens: number, timeToFirstTokenMs
     accepted: 0,
     acceptanceRate: 0,
     totalMs,
-    measuredSpeedupBound: 1,
+    estimatedSpeedup: 1,
     exitLayer: 0,
     draftLength: 0,
     device: 'remote',

@@ -91,7 +91,7 @@ function result(text: string, stopReason: string, tokens: number[]): CompletionG
     stopReason,
     stats: {
       promptTokens: 10, promptCacheHitTokens: 0, timeToFirstTokenMs: 1, tokensPerSecond: 100, generatedTokens: tokens.length,
-      drafted: tokens.length, accepted: tokens.length, acceptanceRate: 1, totalMs: 5, measuredSpeedupBound: 2, exitLayer: 2, draftLength: 4, device: 'test',
+      drafted: tokens.length, accepted: tokens.length, acceptanceRate: 1, totalMs: 5, estimatedSpeedup: 2, exitLayer: 2, draftLength: 4, device: 'test',
     },
   };
 }

@@ -120,7 +120,7 @@ class ReplayEngine implements CompletionEngine {
   private result(tokens: number[], stopReason: string): CompletionGenerationResult {
     const stats = {
       promptTokens: this.prompt?.length ?? 0, promptCacheHitTokens: 0, timeToFirstTokenMs: 1, tokensPerSecond: 100,
-      generatedTokens: tokens.length, drafted: 0, accepted: 0, acceptanceRate: 0, totalMs: 1, measuredSpeedupBound: 1,
+      generatedTokens: tokens.length, drafted: 0, accepted: 0, acceptanceRate: 0, totalMs: 1, estimatedSpeedup: 1,
       exitLayer: 0, draftLength: 0, device: 'replay',
     };
     return { tokens, text: detokenize(tokens), stopReason, stats };
