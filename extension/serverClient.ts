@@ -9,7 +9,6 @@ import {
   ProgressType,
   State,
   TransportKind,
-  type InlineCompletionItem,
   type InlineCompletionList,
   type InlineCompletionParams,
 } from 'vscode-languageclient/node';
@@ -20,6 +19,7 @@ import {
   GeneratingNotification,
   GetCalibrationRequest,
   GetLayerMeasurementsRequest,
+  InlineCompletionPartialResult,
   SetRemoteApiKeyRequest,
   SetSettingsRequest,
   StateNotification,
@@ -28,16 +28,15 @@ import {
   type CalibrationStatus,
   type CompletionStats,
   type InitializationOptions,
+  type InlineSuggestion,
   type LayerMeasurement,
   type Notification,
+  type Progress,
   type Request,
   type ServerSettings,
   type ServerState,
 } from '../server/protocol.js';
 import { RestartPolicy } from './restartPolicy.js';
-
-/** $/progress values of a streamed inline completion: the suggestion so far (see server/protocol.ts). */
-const PARTIAL_ITEMS = new ProgressType<InlineCompletionItem[]>();
 
 /** The server's own state, plus the states only the client can see (process starting, process down). */
 export type ClientState =
@@ -103,6 +102,11 @@ export class ServerClient implements vscode.Disposable {
     this.client.onNotification(notification.method, handler);
   }
 
+  /** A protocol progress stream's reports for `token`, typed by its declaration; dispose to stop listening. */
+  private onProgress<V>(_progress: Progress<V>, token: string, handler: (value: V) => void): vscode.Disposable {
+    return this.client.onProgress(new ProgressType<V>(), token, handler);
+  }
+
   get state(): ClientState {
     return this.current;
   }
@@ -136,11 +140,11 @@ export class ServerClient implements vscode.Disposable {
   async inlineCompletion(
     params: Omit<InlineCompletionParams, 'partialResultToken'>,
     token: vscode.CancellationToken,
-    onPartial: (items: InlineCompletionItem[]) => void,
+    onPartial: (items: InlineSuggestion[]) => void,
   ): Promise<InlineCompletionList | null> {
     if (!this.running) return null;
     const partialResultToken = `layerskip-${++this.nextProgressToken}`;
-    const progress = this.client.onProgress(PARTIAL_ITEMS, partialResultToken, onPartial);
+    const progress = this.onProgress(InlineCompletionPartialResult, partialResultToken, onPartial);
     try {
       const result = await this.client.sendRequest(InlineCompletionRequest.type, { ...params, partialResultToken }, token);
       return Array.isArray(result) ? { items: result } : (result ?? null);

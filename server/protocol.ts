@@ -3,10 +3,10 @@
 // Imports nothing, so both sides (and other editors' integrations) can depend on it alone.
 //
 // Completions use the standard `textDocument/inlineCompletion` request. Streaming: when the request carries a
-// `partialResultToken`, the server sends `$/progress` reports whose value is an InlineCompletionItem[] holding the
-// suggestion *so far* (each report replaces the previous one, it does not append, because a growing suggestion is
-// one item whose text gets longer). The final response always carries the complete list, so clients that ignore
-// progress lose nothing.
+// `partialResultToken`, the server sends `$/progress` reports (InlineCompletionPartialResult) whose value is an
+// InlineCompletionItem[] holding the suggestion *so far* (each report replaces the previous one, it does not append,
+// because a growing suggestion is one item whose text gets longer). The final response always carries the complete
+// list, so clients that ignore progress lose nothing.
 
 /** Where the bundled default model package lives, relative to the extension/package root. */
 export const DEFAULT_MODEL_DIR = 'media/models/default';
@@ -285,8 +285,17 @@ export interface Notification<P> {
   readonly types?: { params: P };
 }
 
+/**
+ * A `$/progress` stream of this protocol: the type of its reports. Each side sends or receives it through its own
+ * JSON-RPC library's ProgressType, which carries nothing but that type either.
+ */
+export interface Progress<V> {
+  readonly types?: { value: V };
+}
+
 const request = <P, R>(method: string): Request<P, R> => ({ method });
 const notification = <P>(method: string): Notification<P> => ({ method });
+const progress = <V>(): Progress<V> => ({});
 
 /** Client -> server: partial settings; answers the state after applying them (model reload if needed). */
 export const SetSettingsRequest = request<SettingsUpdate, ServerState>('layerskip/setSettings');
@@ -324,6 +333,24 @@ export interface GeneratingParams {
   uri: string;
   generating: boolean;
 }
+
+/** A zero-based line and UTF-16 character offset, as LSP positions are. */
+export interface TextPosition {
+  line: number;
+  character: number;
+}
+
+/** A suggestion as the server sends it: LSP's InlineCompletionItem, with the fields this server fills. */
+export interface InlineSuggestion {
+  insertText: string;
+  range: { start: TextPosition; end: TextPosition };
+}
+
+/**
+ * Server -> client, for a `textDocument/inlineCompletion` request with a `partialResultToken`: the suggestion so far,
+ * each report replacing the previous one (top of this file).
+ */
+export const InlineCompletionPartialResult = progress<InlineSuggestion[]>();
 
 // `layerskip models ... --json` (server/cli/models.ts), read by the extension's Download Model and Installed Models
 // commands (extension/hub/).

@@ -4,11 +4,9 @@ import {
   InlineCompletionRequest,
   InlineCompletionTriggerKind,
   LSPErrorCodes,
-  ProgressType,
   ResponseError,
   type CancellationToken,
   type Connection,
-  type InlineCompletionItem,
   type InlineCompletionList,
   type InlineCompletionParams,
   type TextDocuments,
@@ -16,11 +14,12 @@ import {
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import {
   GeneratingNotification,
+  InlineCompletionPartialResult,
   StatsNotification,
   type CompletionStats,
   type GeneratingParams,
 } from '../protocol.js';
-import { notify } from '../lspMessages.js';
+import { notify, report } from '../lspMessages.js';
 import type { CompletionOutcome, CompletionRequest, CompletionService, ModelInUse } from './completionService.js';
 import { crossFileContext, type OpenDocument } from './crossFileContext.js';
 import type { LayerMeasurements } from './layerMeasurements.js';
@@ -34,8 +33,6 @@ const EMPTY: InlineCompletionList = { items: [] };
  * automatic one gets nothing meanwhile: the next keystroke asks again.
  */
 export const INVOKED_LOAD_WAIT_MS = 30_000;
-/** $/progress values of a streamed completion: the suggestion so far, replacing the previous report. */
-const PARTIAL_ITEMS = new ProgressType<InlineCompletionItem[]>();
 
 export class InlineCompletionHandler {
   /** Where the user last asked for a completion in each document (feeds cross-file context). */
@@ -92,8 +89,7 @@ export class InlineCompletionHandler {
     const progressToken = params.partialResultToken;
     const onPartial = (partial: string): void => {
       if (progressToken === undefined || controller.signal.aborted) return;
-      const items: InlineCompletionItem[] = [{ insertText: partial, range }];
-      void this.connection.sendProgress(PARTIAL_ITEMS, progressToken, items).catch(() => undefined);
+      report(this.connection, InlineCompletionPartialResult, progressToken, [{ insertText: partial, range }]);
     };
     if (++this.running === 1) this.notifyGenerating(document.uri, true);
     try {
