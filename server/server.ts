@@ -15,6 +15,8 @@ import { TextDocument } from 'vscode-languageserver-textdocument';
 import { CalibrationStore } from './calibration/calibrationStore.js';
 import { bundledSample } from './calibration/codeSample.js';
 import { CompletionService } from './completion/completionService.js';
+import { CompletionActivity } from './completion/completionActivity.js';
+import { CompletionRequests } from './completion/completionRequests.js';
 import { InlineCompletionHandler } from './completion/inlineCompletionHandler.js';
 import { LayerMeasurements } from './completion/layerMeasurements.js';
 import { messageOf, ModelHost } from './completion/modelHost.js';
@@ -123,7 +125,9 @@ function nestEngineSettings(flat: Record<string, unknown>): SettingsUpdate {
   return { ...update, engine } as SettingsUpdate;
 }
 
-new InlineCompletionHandler(connection, documents, host, new CompletionService(), measurements, log).listen();
+const completionRequests = new CompletionRequests(documents, log);
+const activity = new CompletionActivity(connection, measurements);
+new InlineCompletionHandler(connection, documents, completionRequests, host, new CompletionService(), activity, log).listen();
 
 connection.onShutdown(() => host.dispose());
 documents.listen(connection);

@@ -1,9 +1,10 @@
 // One completion: cursor context -> FIM prompt -> engine generation (streamed, stopped early by the stop rules)
-// -> post-processing. Only one generation runs at a time. A new request takes over the generation in flight when the
-// user typed what it generates (inFlightGeneration.ts); any other new request aborts it, because the user has moved
-// on and the engine would otherwise serialise stale work ahead of the fresh request.
+// -> post-processing. Only one generation runs at a time. A new request takes over the latest generation when the
+// user typed what it generates, or accepted the suggestion it was prepared for (look-ahead; inFlightGeneration.ts);
+// any other new request aborts it, because the user has moved on and the engine would otherwise serialise stale work
+// ahead of the fresh request.
 import type { CompletionStats, ServerSettings } from '../protocol.js';
-import { cursorContext } from './cursorContext.js';
+import { cursorContext, type CursorContext } from './cursorContext.js';
 import type { CompletionEngine, CompletionGenerationResult, Decoding } from './engine.js';
 import { InFlightGeneration, type Follower, type Served } from './inFlightGeneration.js';
 import { PartialReporter } from './partialReporter.js';
@@ -38,9 +39,14 @@ export interface CompletionOutcome {
 }
 
 export class CompletionService {
-  /** The latest generation; the ones before it have ended or been aborted. */
+  /** The latest generation (or look-ahead); the ones before it have ended or been aborted. */
   private generation: InFlightGeneration | null = null;
 
+  /**
+   * The request's suggestion, from the latest generation when the request's document is that generation's plus what
+   * it generated typed at its cursor (or the same document), else from a generation of its own, which aborts the
+   * latest. A delivered suggestion starts the look-ahead: the next one, as if the user accepted it.
+   */
   async complete(
     request: CompletionRequest,
     model: ModelInUse,
@@ -53,33 +59,54 @@ export class CompletionService {
     const report = (text: string): void => {
       if (!signal.aborted) onPartial(text); // once cancelled, the generation may run on for the next request
     };
-    const follower = (typed: string): Follower => ({ request, typed, reporter: new PartialReporter(context, report, received) });
+    const follower = (typed: string, adopted: boolean): Follower => ({ request, typed, adopted, reporter: new PartialReporter(context, report, received) });
     const current = this.generation;
     const typed = current?.typedBy(request, context, model, settings) ?? null;
+    let result: CompletionOutcome | null = null;
     if (current !== null && typed !== null) {
-      const adopter = follower(typed);
+      const adopter = follower(typed, true);
       const served = await current.follow(adopter, signal);
-      if (served.kind !== 'diverged') return outcome(served, adopter, model, received);
+      if (served.kind !== 'diverged') result = outcome(served, adopter, model, received, current.lookAhead);
     }
+    if (result === null) {
+      const own = follower('', false);
+      result = outcome(await this.start(request, context, model, settings).follow(own, signal), own, model, received, false);
+    }
+    if (result.text !== '' && !signal.aborted) this.lookAhead(request, result.text, model, settings);
+    return result;
+  }
+
+  private start(request: CompletionRequest, context: CursorContext, model: ModelInUse, settings: ServerSettings): InFlightGeneration {
     const previous = this.generation;
     previous?.abort();
     const generation = new InFlightGeneration(model, settings, request, context, previous?.settled ?? Promise.resolve());
     this.generation = generation;
-    const own = follower('');
-    return outcome(await generation.follow(own, signal), own, model, received);
+    return generation;
+  }
+
+  /**
+   * Computes what follows `suggestion` once accepted at `request`'s cursor, so that the ghost text after Tab is ready
+   * at once (llama.vscode and Copilot do the same). Any other request replaces it like any stale generation.
+   */
+  private lookAhead(request: CompletionRequest, suggestion: string, model: ModelInUse, settings: ServerSettings): void {
+    const prefix = request.text.slice(0, request.offset) + suggestion;
+    const next: CompletionRequest = { ...request, text: prefix + request.text.slice(request.offset), offset: prefix.length };
+    const context = cursorContext(next.text, next.offset, next.languageId);
+    const silent = new PartialReporter(context, () => undefined, performance.now());
+    this.start(next, context, model, settings).prepare({ request: next, typed: '', adopted: false, reporter: silent });
   }
 }
 
 /** The request's suggestion post-processed for its own cursor, with statistics measured from its own receipt. */
-function outcome(served: Served, follower: Follower, model: ModelInUse, received: number): CompletionOutcome {
+function outcome(served: Served, follower: Follower, model: ModelInUse, received: number, lookAhead: boolean): CompletionOutcome {
   if (served.kind !== 'ended') return { text: '', stats: null };
   const { reporter } = follower;
   const text = postprocess(reporter.text, reporter.context);
   if (served.result === null) return { text, stats: null };
   const latencyMs = performance.now() - received;
-  const stats = completionStats(served.result, model, latencyMs, reporter.firstLineMs, text !== '');
+  const stats = completionStats(served.result, model, latencyMs, reporter.firstLineMs, text !== '', lookAhead);
   // An adopted generation's prompt and first token came before this request: its first token is its first character.
-  if (follower.typed !== '') stats.timeToFirstTokenMs = reporter.firstTextMs ?? latencyMs;
+  if (follower.adopted) stats.timeToFirstTokenMs = reporter.firstTextMs ?? latencyMs;
   return { text, stats };
 }
 
@@ -89,6 +116,7 @@ function completionStats(
   latencyMs: number,
   firstLineMs: number | null,
   delivered: boolean,
+  lookAhead: boolean,
 ): CompletionStats {
   const s = result.stats;
   return {
@@ -111,6 +139,6 @@ function completionStats(
     model: model.name,
     stopReason: result.stopReason,
     delivered,
-    lookAhead: false,
+    lookAhead,
   };
 }

@@ -18,6 +18,11 @@ export interface CursorContext {
   indentation: number;
   /** Nothing but closing punctuation follows the cursor on its line: a multi-line suggestion may be offered. */
   multiline: boolean;
+  /**
+   * The cursor is where its line's code begins (indentation before it, code after it): a suggestion that ends its own
+   * line there is a line inserted above that code, not text glued to it.
+   */
+  beforeCode: boolean;
 }
 
 export function indentationOf(line: string): number {
@@ -39,6 +44,7 @@ export function cursorContext(text: string, offset: number, languageId: string):
   const lineSuffix = (newlineAfter < 0 ? suffix : suffix.slice(0, newlineAfter)).replace(/\r$/, '');
   const rest = newlineAfter < 0 ? '' : suffix.slice(newlineAfter + 1);
   const nextLines = rest.split('\n', NEXT_LINES_KEPT).map((line) => line.replace(/\r$/, ''));
+  const multiline = CLOSING_ONLY.test(lineSuffix);
   return {
     languageId,
     prefix,
@@ -47,6 +53,7 @@ export function cursorContext(text: string, offset: number, languageId: string):
     lineSuffix,
     nextLines: rest === '' ? [] : nextLines,
     indentation: indentationOf(linePrefix),
-    multiline: CLOSING_ONLY.test(lineSuffix),
+    multiline,
+    beforeCode: !multiline && linePrefix.trim() === '',
   };
 }

@@ -5,6 +5,10 @@
 // stopped, from the prompt and the generated tokens (the engine's prompt cache holds their rows: no prefill). It
 // serves one request at a time; completionService.ts decides which.
 //
+// A look-ahead is a generation that serves nobody yet (prepare()): the next suggestion, computed for the document as
+// if the user accepted the one just shown. A request for that document (Tab) takes it over by the same rule as any
+// other, with nothing typed.
+//
 // The follower's text is the generated text past what was typed since the generation began. While the typing runs
 // ahead of the generation, each new piece of text is checked against it; the first disagreement aborts the
 // generation and the follower is told to start its own.
@@ -22,6 +26,8 @@ export interface Follower {
   request: CompletionRequest;
   /** Everything typed at the first request's cursor since the generation began: the generation must begin with it. */
   typed: string;
+  /** It took over a generation begun for an earlier request (its prompt and first token came before this request). */
+  adopted: boolean;
   /** Fed the generated text that follows `typed`; judges when the suggestion is complete. */
   reporter: PartialReporter;
 }
@@ -48,6 +54,8 @@ export class InFlightGeneration {
   /** Stops the engine run in flight, to resume later: set anew for each run. */
   private runController = new AbortController();
   private readonly stopStrings: string[];
+  /** The cursor is where its line's code begins: a line the model ends there is kept with its line break. */
+  private readonly beforeCode: boolean;
   /** The raw generated text so far. */
   private text = '';
   private ended = false;
@@ -63,6 +71,8 @@ export class InFlightGeneration {
   /** Settles the follower's request; null once answered (then the generation is closed or in its grace period). */
   private answer: Answer | null = null;
   private grace: ReturnType<typeof setTimeout> | null = null;
+  /** Begun as a look-ahead (prepare()). */
+  private lookAheadFor: Follower | null = null;
 
   constructor(
     private readonly model: ModelInUse,
@@ -72,6 +82,7 @@ export class InFlightGeneration {
     previous: Promise<void>,
   ) {
     this.stopStrings = stopStringsFor(context, model.fimEndOfText);
+    this.beforeCode = context.beforeCode;
     this.settled = this.run(request, context, previous);
   }
 
@@ -88,9 +99,26 @@ export class InFlightGeneration {
     const typed = follower.typed + typedNow;
     if (!this.ended && !this.stoppedAsComplete) return agrees(this.text, typed) ? typed : null;
     const rest = this.text.slice(typed.length);
-    // Cut short as complete for the previous request, it must be complete for this one too.
-    const usable = rest !== '' && this.text.startsWith(typed) && (!this.stoppedAsComplete || suggestionComplete(rest, context));
+    if (!this.text.startsWith(typed)) return null;
+    // The same document gets what was generated for it, even nothing. Cut short as complete for the previous request,
+    // the rest must be complete for this one too.
+    const usable = rest === '' ? typed === '' : !this.stoppedAsComplete || suggestionComplete(rest, context);
     return usable ? typed : null;
+  }
+
+  /** Whether it was begun as a look-ahead. */
+  get lookAhead(): boolean {
+    return this.lookAheadFor !== null;
+  }
+
+  /**
+   * A look-ahead: serves nobody yet, and `follower` (a request nobody sent: the accepted state) only judges when its
+   * suggestion is complete. Unlike a cancelled request's generation it runs until then (the user may press Tab at any
+   * moment), and it waits, without a grace period, for a request to take it over or a new generation to replace it.
+   */
+  prepare(follower: Follower): void {
+    this.lookAheadFor = follower;
+    this.follower = follower;
   }
 
   /** Serves `follower` from now on; the request served so far, if not cancelled yet, gets nothing. */
@@ -143,6 +171,9 @@ export class InFlightGeneration {
           const update = filter.update(raw);
           this.receive(update.delta);
           if (!update.stopped) return;
+          // a line written before the code at the cursor: its line break says it is a line of its own (post-processing
+          // gives the code back its indentation)
+          if (this.beforeCode && filter.stoppedBy === '\n') this.receive('\n');
           stopped = true;
           this.runController.abort();
         };
@@ -194,7 +225,7 @@ export class InFlightGeneration {
    */
   private pauseIfUnseen(): void {
     const follower = this.follower;
-    if (this.answer !== null || follower === null || this.closed) return;
+    if (this.answer !== null || follower === null || follower === this.lookAheadFor || this.closed) return;
     if (this.text.slice(follower.typed.length).includes('\n')) this.runController.abort();
   }
 

@@ -3,7 +3,7 @@
 import type { TextDocuments } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import type { SampleText } from '../calibration/codeSample.js';
-import { refusalReason } from './inlineCompletionHandler.js';
+import { refusalReason } from './completionRequests.js';
 
 export class RecentDocuments {
   private readonly touched = new Map<string, number>();

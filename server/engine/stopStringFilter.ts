@@ -7,6 +7,8 @@ export class StopStringFilter {
   private released = 0; // characters of `text` already handed out
   private text = '';
   private stopped = false;
+  /** The stop string that ended the text, once one has. */
+  stoppedBy: string | null = null;
 
   constructor(private readonly stopStrings: readonly string[]) {}
 
@@ -16,6 +18,7 @@ export class StopStringFilter {
     this.text = text;
     const stopAt = this.firstStopString();
     if (stopAt !== -1) {
+      this.stoppedBy = this.stopStrings.find((stop) => this.text.startsWith(stop, stopAt)) ?? null;
       this.text = this.text.slice(0, stopAt);
       this.stopped = true;
       return { delta: this.release(this.text.length), stopped: true };

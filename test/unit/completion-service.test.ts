@@ -403,12 +403,13 @@ void test('the model host reports a failed load as an error state and loads agai
 });
 
 void test('the engine gets the operating point and the engine settings as they are, unless the point overrides them', async () => {
-  const engine = new ScriptedEngine(['z']);
+  const engines = [new ScriptedEngine(['z']), new ScriptedEngine(['z'])];
   const settings = { ...DEFAULT_SETTINGS, engine: { adaptiveDraft: true, timeBudgetMs: 700 } };
-  await new CompletionService().complete(request('let c = '), model(engine, { mode: 'early-exit' }), settings, never(), ignore);
-  await new CompletionService().complete(request('let d = '), model(engine, { adaptiveDraft: false }), settings, never(), ignore);
+  await new CompletionService().complete(request('let c = '), model(engines[0], { mode: 'early-exit' }), settings, never(), ignore);
+  await new CompletionService().complete(request('let d = '), model(engines[1], { adaptiveDraft: false }), settings, never(), ignore);
+  // each engine's first call is the request's (a look-ahead may follow it)
   assert.deepEqual(
-    engine.calls.map(({ params }) => [params.mode, params.exitLayer, params.draftLength, params.adaptiveDraft, params.timeBudgetMs]),
+    engines.map(({ calls: [{ params }] }) => [params.mode, params.exitLayer, params.draftLength, params.adaptiveDraft, params.timeBudgetMs]),
     [['early-exit', 2, 4, true, 700], ['self-speculative', 2, 4, false, 700]],
   );
 });
@@ -462,4 +463,37 @@ void test('the model host opens a remote server when remoteUrl is set: the key a
   await host.setRemoteApiKey('sk-3');
   assert.equal(sources.length, countBefore, 'a key change reloads nothing while the local engine runs');
   await host.dispose();
+});
+
+void test('look-ahead: a delivered suggestion prepares the next; accepting it (or typing it) takes that generation over', async () => {
+  // the first call suggests "foo(bar);", the look-ahead's (and later) calls continue with a new line
+  const engine = new ScriptedEngine(['foo', '(bar', ');\n'], 5, ['\n  baz', '();\n', '\n', '\n']);
+  const service = new CompletionService();
+  const first = await service.complete(request(BODY), model(engine), DEFAULT_SETTINGS, never(), ignore);
+  assert.equal(first.text, 'foo(bar);');
+  assert.equal(first.stats?.lookAhead, false);
+  await until(() => engine.calls.length === 2, 'the look-ahead started');
+  // Tab: the document with the suggestion, the cursor after it; served by the look-ahead, streamed, no new engine call
+  const partials: string[] = [];
+  const accepted = await service.complete(request(BODY + 'foo(bar);'), model(engine), DEFAULT_SETTINGS, never(), (p) => partials.push(p));
+  assert.equal(accepted.text, '\n  baz();');
+  assert.equal(accepted.stats?.lookAhead, true);
+  assert.ok(partials.length > 0, 'its text streamed');
+  assert.equal(engine.calls.length, 2, 'the look-ahead was the only engine call for it');
+  // that suggestion prepares its own look-ahead; a request for any other document replaces it
+  await until(() => engine.calls.length === 3, 'the next look-ahead started');
+  const elsewhere = await service.complete(request('let unrelated = '), model(engine), DEFAULT_SETTINGS, never(), ignore);
+  assert.equal(elsewhere.stats?.lookAhead, false);
+  assert.equal(engine.calls[2].aborted, true, 'the replaced look-ahead was stopped');
+});
+
+void test('look-ahead: typing the start of the prepared suggestion is served by it too; other typing is not', async () => {
+  const engine = new ScriptedEngine(['foo', '(bar', ');\n'], 5, ['\n  baz', '();\n', '\n', '\n']);
+  const service = new CompletionService();
+  await service.complete(request(BODY), model(engine), DEFAULT_SETTINGS, never(), ignore);
+  await until(() => engine.calls.length === 2 && engine.calls[1].chunksSent === 2, 'the look-ahead generated');
+  // the user accepted and typed a space where the look-ahead wrote a line break: not what it generated
+  const other = await service.complete(request(BODY + 'foo(bar); '), model(engine), DEFAULT_SETTINGS, never(), ignore);
+  assert.equal(other.stats?.lookAhead, false);
+  assert.equal(engine.calls.length, 3, 'a generation of its own');
 });

@@ -11,11 +11,12 @@ export const normalizeLineBreaks: CompletionFilter = (completion) => completion.
 const WORD_START = /^[\p{L}\p{N}_$]/u;
 
 /**
- * Trailing blank lines and spaces would only move the cursor, unless a word follows the cursor on its line: then they
- * separate the suggestion from it. A suggestion of whitespace alone is noise.
+ * Trailing blank lines and spaces would only move the cursor, unless a word follows the cursor on its line (they
+ * separate the suggestion from it) or the suggestion is a line inserted above the line's code (its line break and the
+ * code's indentation). A suggestion of whitespace alone is noise.
  */
 export const trimTrailingWhitespace: CompletionFilter = (completion, context) =>
-  WORD_START.test(context.lineSuffix) ? completion : completion.trimEnd();
+  WORD_START.test(context.lineSuffix) || (context.beforeCode && completion.includes('\n')) ? completion : completion.trimEnd();
 
 export const dropTooShort: CompletionFilter = (completion) =>
   completion.trim().length < completionRules.minCharacters ? '' : completion;
