@@ -4,6 +4,8 @@
 // (npm run bench:replay, 2 seeds) showed p95 keystroke-to-ghost-text 316 -> 277 and 451 -> 320 ms, ghost text on
 // 107 -> 123 and 103 -> 125 keystrokes, for 10.1 -> 15.1 and 13.1 -> 16.4 s of server CPU over 58 s.
 
+import { CLIENT_DEBOUNCE_MAX_MS } from '../server/protocol.js';
+
 export interface DebounceRules {
   minMs: number;
   maxMs: number;
@@ -13,7 +15,7 @@ export interface DebounceRules {
   pauseMs: number;
 }
 
-export const DEFAULT_DEBOUNCE: DebounceRules = { minMs: 40, maxMs: 400, gapFactor: 1.0, pauseMs: 1000 };
+export const DEFAULT_DEBOUNCE: DebounceRules = { minMs: 40, maxMs: CLIENT_DEBOUNCE_MAX_MS, gapFactor: 1.0, pauseMs: 1000 };
 const SMOOTHING = 0.3;
 
 export class AdaptiveDebouncer {

@@ -11,6 +11,13 @@
 /** Where the bundled default model package lives, relative to the extension/package root. */
 export const DEFAULT_MODEL_DIR = 'media/models/default';
 
+/**
+ * The longest the client waits after a keystroke before it asks for a completion (the maximum of its adaptive
+ * debounce, extension/debouncer.ts). The server keeps a cancelled request's generation this long, for the request of
+ * the keystroke that cancelled it to take it over (server/completion/rules.ts adoptionGraceMs).
+ */
+export const CLIENT_DEBOUNCE_MAX_MS = 400;
+
 export type DecodingMode = 'full' | 'early-exit' | 'self-speculative';
 export const DECODING_MODES: readonly DecodingMode[] = ['self-speculative', 'early-exit', 'full'];
 

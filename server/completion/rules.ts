@@ -1,4 +1,5 @@
 // Every tuning number of the completion pipeline, in one place (Tabby's tabby-agent keeps one rules object too).
+import { CLIENT_DEBOUNCE_MAX_MS } from '../protocol.js';
 
 export const completionRules = {
   /** Prefix window: when it must move, re-anchor so that this share of the budget is used, leaving room to type. */
@@ -23,10 +24,9 @@ export const completionRules = {
   partialResultIntervalMs: 30,
   /**
    * How long a generation whose request was cancelled waits for another request to take it over
-   * (inFlightGeneration.ts): the client's longest debounce (extension/debouncer.ts), the most a keystroke's own
-   * request comes after it. In the replay bench (2 seeds) requests took over 98-245 ms after the cancellation; a
+   * (inFlightGeneration.ts): the client's longest debounce, the most a keystroke's own request comes after it. In the replay bench (2 seeds) requests took over 98-245 ms after the cancellation; a
    * 150 / 250 / 400 ms grace gave 15+27 / 21+31 / 26+32 take-overs and p95 keystroke-to-ghost-text 256+329 / 245+319 /
    * 216+273 ms for about the same server CPU (generations taken over are work that is used).
    */
-  adoptionGraceMs: 400,
+  adoptionGraceMs: CLIENT_DEBOUNCE_MAX_MS,
 };
