@@ -49,8 +49,8 @@ interface Answer {
 export class InFlightGeneration {
   /** Settles (never rejects) once the engine is done with this generation: the next one starts only then. */
   readonly settled: Promise<void>;
-  /** Ends the generation (and the engine run in flight, if any). */
-  private readonly controller = new AbortController();
+  /** The engine's part is over: no run starts or resumes any more (the run in flight was aborted). */
+  private engineStopped = false;
   /** Stops the engine run in flight, to resume later: set anew for each run. */
   private runController = new AbortController();
   private readonly stopStrings: string[];
@@ -149,8 +149,7 @@ export class InFlightGeneration {
 
   private async run(request: CompletionRequest, context: CursorContext, previous: Promise<void>): Promise<void> {
     await previous;
-    const { signal } = this.controller;
-    if (signal.aborted) return;
+    if (this.engineStopped) return;
     try {
       const { prompts, engine } = this.model;
       const { settings } = this;
@@ -158,7 +157,7 @@ export class InFlightGeneration {
         { uri: request.uri, prefix: context.prefix, suffix: context.suffix, context: request.context },
         { prefixTokens: settings.prefixTokens, suffixTokens: settings.suffixTokens },
       );
-      if (signal.aborted) return;
+      if (this.engineStopped) return;
       const generated: number[] = [];
       // The stop strings are watched here, over the text of every run: one may straddle a pause. (The engine flushes
       // what it held back when a run is stopped, so a filter of its own would hand out that tail twice on resuming.)
@@ -182,7 +181,7 @@ export class InFlightGeneration {
         if (first && raw === '') take(result.text); // an engine that does not stream
         // a run aborted while the generation goes on was paused: its follower was cancelled (orphan()). It resumes
         // from its tokens, unless the engine cannot say them (a remote server) or a character was cut in two.
-        const paused = result.stopReason === 'cancelled' && !signal.aborted && !stopped;
+        const paused = result.stopReason === 'cancelled' && !this.engineStopped && !stopped;
         const resumable = result.tokens !== null && !raw.endsWith('\uFFFD');
         if (result.tokens !== null) generated.push(...result.tokens);
         if (!paused || !resumable || generated.length >= settings.maxNewTokens) {
@@ -192,6 +191,7 @@ export class InFlightGeneration {
         // Nobody follows: wait for a follower that needs more text, or for the end of the grace period. (One that
         // came while the engine was still stopping resumes it at once.)
         if (this.answer === null && !(await new Promise<boolean>((go) => (this.resume = go)))) return this.end(result);
+        if (this.engineStopped) return this.end(result); // ended while it stopped, or before it could resume
         this.runController = new AbortController();
       }
     } catch (error) {
@@ -242,7 +242,7 @@ export class InFlightGeneration {
 
   /** Ends the engine's part: the run in flight is aborted, a paused generation is not resumed. */
   private stopEngine(): void {
-    this.controller.abort();
+    this.engineStopped = true;
     this.runController.abort();
     const resume = this.resume;
     this.resume = null;
