@@ -322,6 +322,12 @@ function validate(settings: ServerSettings, model: ModelSummary | null): void {
   if (!Number.isInteger(settings.maxNewTokens) || settings.maxNewTokens < 1) {
     throw new RangeError(`max new tokens must be a positive integer (got ${settings.maxNewTokens})`);
   }
+  // the engine checks its parameters at every generation; a bad setting is refused here, once, not at every keystroke
+  const { timeBudgetMs, adaptiveDraft } = settings.engine;
+  if (timeBudgetMs !== null && !(Number.isFinite(timeBudgetMs) && timeBudgetMs > 0)) {
+    throw new RangeError(`time budget must be empty (no limit) or a positive number of milliseconds (got ${timeBudgetMs})`);
+  }
+  if (typeof adaptiveDraft !== 'boolean') throw new RangeError(`adaptive draft must be true or false (got ${String(adaptiveDraft)})`);
 }
 
 function withoutUndefined<T extends object>(partial: Partial<T>): Partial<T> {

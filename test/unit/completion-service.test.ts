@@ -394,6 +394,9 @@ void test('the model host reports a failed load as an error state and loads agai
   assert.equal(host.modelInUse()?.decoding.exitLayer, 5);
   await host.applySettings({ engine: { timeBudgetMs: null } });
   assert.deepEqual(host.currentSettings.engine, { adaptiveDraft: true, timeBudgetMs: null }, 'engine settings change one by one');
+  // an engine setting the engine would refuse at every generation is refused once, here, and changes nothing
+  await assert.rejects(host.applySettings({ engine: { timeBudgetMs: 0 } }), /time budget must be empty \(no limit\) or a positive number/);
+  assert.equal(host.currentSettings.engine.timeBudgetMs, null);
   for (const listener of [...died]) listener('engine worker exited (code 1)');
   assert.equal(host.state.phase, 'error');
   assert.match(host.state.message, /engine worker exited/);
