@@ -26,20 +26,28 @@ export class InlineProvider implements vscode.InlineCompletionItemProvider {
     context: vscode.InlineCompletionContext,
     token: vscode.CancellationToken,
   ): Promise<vscode.InlineCompletionItem[] | undefined> {
-    // (With the suggest widget open VS Code shows only items that extend the selected entry; no special case here.)
     if (!completionsEnabled(document.languageId)) return undefined;
     const explicit = context.triggerKind === vscode.InlineCompletionTriggerKind.Invoke;
     const version = document.version;
+    // With the suggest widget open on an entry, VS Code shows only items that extend that entry and replace its range:
+    // the server completes the document as if the entry were accepted, and so does the cache's view of it.
+    const selected = context.selectedCompletionInfo;
+    const lead = selected?.text ?? '';
     const params = {
       textDocument: { uri: this.server.uriOf(document) },
       position: { line: position.line, character: position.character },
-      context: { triggerKind: explicit ? 1 : 2 },
+      context: { triggerKind: explicit ? 1 : 2, selectedCompletionInfo: selected && { range: lspRange(selected.range), text: selected.text } },
     } as const;
+    // what follows the entry (an item that does not extend it is of no use)
+    const afterLead = (items: LspItem[]): string => {
+      const text = insertTextOf(items);
+      return text.startsWith(lead) ? text.slice(lead.length) : '';
+    };
     const request = (onPartial: (text: string) => void): Promise<string> => {
-      this.log.trace(`inline completion requested at ${document.uri.toString()}:${position.line + 1}:${position.character + 1}`);
-      return this.server.inlineCompletion(params, token, (items) => onPartial(insertTextOf(items))).then((list) => {
+      this.log.trace(`inline completion requested at ${document.uri.toString()}:${position.line + 1}:${position.character + 1}${selected ? ` after the entry ${JSON.stringify(lead)}` : ''}`);
+      return this.server.inlineCompletion(params, token, (items) => onPartial(afterLead(items))).then((list) => {
         this.log.trace(`inline completion result ${JSON.stringify(insertTextOf(list?.items ?? []))}`);
-        return insertTextOf(list?.items ?? []);
+        return afterLead(list?.items ?? []);
       });
     };
     const editor = {
@@ -50,8 +58,10 @@ export class InlineProvider implements vscode.InlineCompletionItemProvider {
       },
       warn: (message: string) => this.log.warn(message),
     };
-    const text = await this.flow.provide(cursorView(document, position), explicit, token, request, editor);
-    return text === null ? undefined : [new vscode.InlineCompletionItem(text, new vscode.Range(position, position), { command: ACCEPTED_COMMAND, title: 'Accepted' })];
+    const view = selected ? cursorView(document, selected.range.start, selected.range.end, lead) : cursorView(document, position, position, '');
+    const text = await this.flow.provide(view, explicit, token, request, editor);
+    const range = selected?.range ?? new vscode.Range(position, position);
+    return text === null ? undefined : [new vscode.InlineCompletionItem(lead + text, range, { command: ACCEPTED_COMMAND, title: 'Accepted' })];
   }
 
   /** Called by the accepted item's command: look ahead for the next suggestion without waiting. */
@@ -70,16 +80,21 @@ function insertTextOf(items: LspItem[]): string {
   return typeof first === 'string' ? first : (first?.value ?? '');
 }
 
-function cursorView(document: vscode.TextDocument, position: vscode.Position): CursorView {
-  const offset = document.offsetAt(position);
+/** The document around the cursor, with `[from, to)` replaced by `inserted` and the cursor after it. */
+function cursorView(document: vscode.TextDocument, from: vscode.Position, to: vscode.Position, inserted: string): CursorView {
+  const offset = document.offsetAt(from);
   // Only the neighbourhood of the cursor is compared (suggestionCache.ts); no need to copy a whole large document.
   const window = 1000;
   const start = document.positionAt(Math.max(0, offset - window));
-  const end = document.positionAt(offset + window);
+  const end = document.positionAt(document.offsetAt(to) + window);
   return {
     uri: document.uri.toString(),
-    offset,
-    before: document.getText(new vscode.Range(start, position)),
-    after: document.getText(new vscode.Range(position, end)),
+    offset: offset + inserted.length,
+    before: document.getText(new vscode.Range(start, from)) + inserted,
+    after: document.getText(new vscode.Range(to, end)),
   };
+}
+
+function lspRange(range: vscode.Range): { start: { line: number; character: number }; end: { line: number; character: number } } {
+  return { start: { line: range.start.line, character: range.start.character }, end: { line: range.end.line, character: range.end.character } };
 }

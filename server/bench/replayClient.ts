@@ -123,7 +123,13 @@ export class LspSession {
   async complete(
     uri: string,
     position: Position,
-    options: { cancel?: CancellationTokenSource; onPartial?: (items: InlineCompletionItem[]) => void; automatic?: boolean } = {},
+    options: {
+      cancel?: CancellationTokenSource;
+      onPartial?: (items: InlineCompletionItem[]) => void;
+      automatic?: boolean;
+      /** The editor's completion list is open on this entry (LSP 3.18 selectedCompletionInfo). */
+      selected?: { range: { start: Position; end: Position }; text: string };
+    } = {},
   ): Promise<InlineCompletionList> {
     const partialResultToken = options.onPartial ? `partial-${++this.progressCounter}` : undefined;
     const progress = partialResultToken && options.onPartial
@@ -135,7 +141,10 @@ export class LspSession {
         {
           textDocument: { uri },
           position,
-          context: { triggerKind: options.automatic ? InlineCompletionTriggerKind.Automatic : InlineCompletionTriggerKind.Invoked },
+          context: {
+            triggerKind: options.automatic ? InlineCompletionTriggerKind.Automatic : InlineCompletionTriggerKind.Invoked,
+            selectedCompletionInfo: options.selected,
+          },
           partialResultToken,
         },
         options.cancel?.token,

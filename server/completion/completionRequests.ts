@@ -1,7 +1,11 @@
 // From an LSP document and cursor to a CompletionRequest: which documents get no completions (huge or binary: said
 // once in the log), where the user works in each open document (the line of their last request), and the cross-file
 // snippets built from that. The LSP handler only translates; what a request holds is decided here.
-import type { Position, TextDocuments } from 'vscode-languageserver';
+//
+// With the editor's completion list open on an entry (LSP 3.18 selectedCompletionInfo), the suggestion must extend
+// that entry: the request is the document as if the entry were accepted, its text replacing its range and the cursor
+// after it (what Copilot does too).
+import type { Position, SelectedCompletionInfo, TextDocuments } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import type { ServerSettings } from '../protocol.js';
 import type { CompletionRequest } from './completionService.js';
@@ -19,21 +23,23 @@ export class CompletionRequests {
     private readonly log: (message: string) => void,
   ) {}
 
-  /** The request at `position`, or null when the document gets no completions. */
-  at(document: TextDocument, position: Position, settings: ServerSettings): CompletionRequest | null {
-    const text = document.getText();
-    const refusal = refusalReason(text);
+  /** The request at `position` (with `selected` accepted), or null when the document gets no completions. */
+  at(document: TextDocument, position: Position, settings: ServerSettings, selected?: SelectedCompletionInfo): CompletionRequest | null {
+    const current = document.getText();
+    const refusal = refusalReason(current);
     if (refusal !== null) {
       if (!this.refused.has(document.uri)) this.log(`No completions for ${document.uri}: ${refusal}`);
       this.refused.add(document.uri);
       return null;
     }
     this.focus.set(document.uri, { line: position.line, used: ++this.requestCount });
+    const [start, end] = selected ? [document.offsetAt(selected.range.start), document.offsetAt(selected.range.end)] : [document.offsetAt(position), document.offsetAt(position)];
+    const accepted = selected?.text ?? '';
     return {
       uri: document.uri,
       languageId: document.languageId,
-      text,
-      offset: document.offsetAt(position),
+      text: current.slice(0, start) + accepted + current.slice(end),
+      offset: start + accepted.length,
       context: settings.crossFileContext ? this.crossFileContext(document, settings.prefixTokens) : '',
     };
   }

@@ -12,7 +12,7 @@ import {
   type TextDocuments,
 } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import { InlineCompletionPartialResult } from '../protocol.js';
+import { InlineCompletionPartialResult, type InlineSuggestion } from '../protocol.js';
 import { report } from '../lspMessages.js';
 import type { CompletionActivity } from './completionActivity.js';
 import type { CompletionRequests } from './completionRequests.js';
@@ -51,15 +51,17 @@ export class InlineCompletionHandler {
     if (model === null) this.host.retryRemote();
     if (document === undefined || model === null || token.isCancellationRequested) return EMPTY;
     const settings = this.host.currentSettings;
-    const request = this.requests.at(document, params.position, settings);
+    const selected = params.context.selectedCompletionInfo;
+    const request = this.requests.at(document, params.position, settings, selected);
     if (request === null) return EMPTY;
     const controller = new AbortController();
     const subscription = token.onCancellationRequested(() => controller.abort());
-    const range = { start: params.position, end: params.position };
+    // an item must extend the completion list's selected entry and replace its range (LSP 3.18)
+    const item = (text: string): InlineSuggestion => ({ insertText: (selected?.text ?? '') + text, range: selected?.range ?? { start: params.position, end: params.position } });
     const progressToken = params.partialResultToken;
     const onPartial = (partial: string): void => {
       if (progressToken === undefined || controller.signal.aborted) return;
-      report(this.connection, InlineCompletionPartialResult, progressToken, [{ insertText: partial, range }]);
+      report(this.connection, InlineCompletionPartialResult, progressToken, [item(partial)]);
     };
     try {
       const outcome = await this.activity.generating(document.uri, () => this.service.complete(request, model, settings, controller.signal, onPartial));
@@ -69,7 +71,7 @@ export class InlineCompletionHandler {
       }
       // LSP: a cancelled request is answered with RequestCancelled, not with a result the client no longer wants.
       if (token.isCancellationRequested) throw new ResponseError(LSPErrorCodes.RequestCancelled, 'cancelled');
-      return outcome.text === '' ? EMPTY : { items: [{ insertText: outcome.text, range }] };
+      return outcome.text === '' ? EMPTY : { items: [item(outcome.text)] };
     } catch (error) {
       if (error instanceof ResponseError) throw error;
       this.log(`completion failed: ${messageOf(error)}`); // an engine that died tells the host itself (onDied)

@@ -71,6 +71,28 @@ void describe('completions from a FIM model package', () => {
     assert.equal(session.stats.at(-1)?.lookAhead, false);
   });
 
+  void it("with the completion list open, the suggestion extends its selected entry: as if the entry were accepted", async () => {
+    await session.waitForPhase('ready');
+    const uri = 'file:///w/selected.ts';
+    const accepted = SOURCE + 'function show(xs: number[]) {\n  console.log';
+    const lines = accepted.split('\n');
+    const end = { line: lines.length - 1, character: lines[lines.length - 1].length };
+    // the oracle: the document with the entry typed, completed the ordinary way
+    await session.open(uri, accepted);
+    const typed = textOf(await session.complete(uri, end));
+    // the same document with "lo" typed and the list on "log" (it replaces "lo")
+    await session.change(uri, accepted.slice(0, -1));
+    const range = { start: { line: end.line, character: end.character - 3 }, end: { line: end.line, character: end.character - 1 } };
+    const list = await session.complete(uri, range.end, { selected: { range, text: 'log' } });
+    if (typed === '') {
+      assert.deepEqual(list.items, [], 'no suggestion after the entry either');
+      return;
+    }
+    assert.equal(list.items.length, 1);
+    assert.deepEqual(list.items[0].range, range, "the entry's range");
+    assert.equal(textOf(list), 'log' + typed, 'the entry, then what the model writes after it');
+  });
+
   void it('re-uses the prompt cache between keystrokes', async (t) => {
     await session.waitForPhase('ready');
     const uri = 'file:///w/typing.ts';
