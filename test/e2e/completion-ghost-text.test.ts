@@ -103,3 +103,38 @@ void test('the bundled default model suggests code in a Python file', async () =
     },
   );
 });
+
+void test('with the completion list open, the ghost text extends its selected entry', async () => {
+  const modelPath = await tinyModelPackage('llama3');
+  await withEditor(
+    {
+      name: 'completion-selected-entry',
+      vsix: vsixPath(),
+      files: { 'list.ts': 'const items = [3, 1, 2];\nitems.' },
+      settings: { 'layerskip.modelPath': modelPath, 'layerskip.maxNewTokens': 12, 'editor.inlineSuggest.enabled': true, 'editor.suggest.preview': true, 'layerskip.mode': 'full', 'layerskip.autoCalibrate': false },
+    },
+    async (editor) => {
+      await editor.waitForStatusBarItem(MODEL_READY, 60_000);
+      await editor.openFile('list.ts');
+      await editor.page.waitForTimeout(1000);
+      await editor.page.keyboard.press('Control+End');
+      await editor.page.keyboard.type('so');
+      await editor.page.keyboard.press('Control+Space'); // the completion list, on the first entry starting "so"
+      const focused = editor.page.locator('.suggest-widget .monaco-list-row.focused .monaco-icon-name-container');
+      await focused.first().waitFor({ state: 'visible', timeout: 20_000 });
+      const entry = (await focused.first().innerText()).trim();
+      assert.ok(entry.startsWith('so'), `the list is on an entry starting with what was typed (${JSON.stringify(entry)})`);
+      // VS Code previews the entry itself as ghost text; ours must go on past it (the model's text after the entry).
+      // The line as shown holds both, in order (the decorations' own order in the page is not the visual one).
+      const entryLine = `items.${entry}`;
+      let line = '';
+      for (let attempt = 0; attempt < 40 && line.length <= entryLine.length; attempt++) {
+        await editor.page.waitForTimeout(500);
+        line = (await editor.editorLines()).find((text) => text.startsWith('items.')) ?? '';
+      }
+      await editor.screenshot('selected-entry');
+      assert.ok(line.startsWith(entryLine), `the ghost text begins with the entry: ${JSON.stringify(line)} (entry ${JSON.stringify(entry)})`);
+      assert.ok(line.length > entryLine.length, `the ghost text goes on past the entry: ${JSON.stringify(line)}`);
+    },
+  );
+});
