@@ -7,9 +7,10 @@ import { CalibrationPanel } from './calibrationPanel.js';
 import { registerCommands } from './commands.js';
 import { registerHubCommands } from './hub/register.js';
 import { RemoteApiKey } from './remoteApiKey.js';
+import { CursorRest, type CursorAt } from './cursorRest.js';
 import { ACCEPTED_COMMAND, InlineProvider } from './inlineProvider.js';
 import { ServerClient, type ClientState } from './serverClient.js';
-import { affectsServer, isEnabled, SECTION, serverSettings } from './settings.js';
+import { affectsServer, completionsEnabled, isEnabled, SECTION, serverSettings } from './settings.js';
 import { StatusBar } from './statusBar.js';
 
 let server: ServerClient | undefined;
@@ -28,6 +29,18 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const client = server;
   const provider = new InlineProvider(client, output);
   const calibrationPanel = new CalibrationPanel(client, (message) => output.error(message));
+  // where the cursor comes to rest without typing, the server prefills a completion's prompt meanwhile
+  const cursorRest = new CursorRest((at) => client.cursorAtRest({ uri: at.uri, position: { line: at.line, character: at.character } }));
+  const cursorAt = (editor: vscode.TextEditor | undefined): CursorAt | null => {
+    if (editor === undefined || editor.selections.length !== 1 || !editor.selection.isEmpty) return null;
+    const { document, selection } = editor;
+    if (!['file', 'untitled'].includes(document.uri.scheme) || !completionsEnabled(document.languageId)) return null;
+    return { uri: client.uriOf(document), version: document.version, line: selection.active.line, character: selection.active.character };
+  };
+  const cursorMoved = (editor: vscode.TextEditor | undefined): void => {
+    const at = cursorAt(editor);
+    if (at !== null) cursorRest.moved(at, () => cursorAt(vscode.window.activeTextEditor));
+  };
   let lastStats: CompletionStats | null = null;
   let lastPhase: ClientState['phase'] | null = null;
 
@@ -60,6 +73,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     calibrationPanel,
     client.onCalibration((status) => statusBar.setCalibration(status)),
     vscode.languages.registerInlineCompletionItemProvider([{ scheme: 'file' }, { scheme: 'untitled' }], provider),
+    cursorRest,
+    vscode.window.onDidChangeTextEditorSelection((event) => cursorMoved(event.textEditor)),
+    vscode.window.onDidChangeActiveTextEditor(cursorMoved),
+    vscode.workspace.onDidCloseTextDocument((document) => cursorRest.forget(client.uriOf(document))),
     vscode.commands.registerCommand(ACCEPTED_COMMAND, () => provider.accepted()),
     ...registerCommands({ server: client, output, lastStats: () => lastStats, calibrationPanel, remoteApiKey }),
     remoteApiKey,

@@ -15,6 +15,7 @@ import {
 import {
   CalibrateRequest,
   CalibrationNotification,
+  CursorNotification,
   CancelCalibrationRequest,
   GeneratingNotification,
   GetCalibrationRequest,
@@ -27,6 +28,7 @@ import {
   type CalibrationResult,
   type CalibrationStatus,
   type CompletionStats,
+  type CursorParams,
   type InitializationOptions,
   type InlineSuggestion,
   type LayerMeasurement,
@@ -98,6 +100,11 @@ export class ServerClient implements vscode.Disposable {
     return this.client.sendRequest<R>(request.method, params, token);
   }
 
+  /** A protocol notification to the server; one that cannot be sent (the server is going away) is dropped. */
+  private notify<P>(notification: Notification<P>, params: P): void {
+    this.client.sendNotification(notification.method, params).catch(() => undefined);
+  }
+
   private onNotification<P>(notification: Notification<P>, handler: (params: P) => void): void {
     this.client.onNotification(notification.method, handler);
   }
@@ -131,6 +138,11 @@ export class ServerClient implements vscode.Disposable {
     } else {
       await this.start();
     }
+  }
+
+  /** The cursor came to rest without an edit (cursorRest.ts): the server fills its prompt cache there. */
+  cursorAtRest(at: CursorParams): void {
+    if (this.running) this.notify(CursorNotification, at);
   }
 
   /**

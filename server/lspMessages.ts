@@ -7,6 +7,10 @@ export function onRequest<P, R>(connection: Connection, request: Request<P, R>, 
   connection.onRequest(request.method, (params: P, token: CancellationToken): Promise<R> => Promise.resolve(handler(params, token)));
 }
 
+export function onNotification<P>(connection: Connection, notification: Notification<P>, handler: (params: P) => void): void {
+  connection.onNotification(notification.method, handler);
+}
+
 /** Sends a notification; a client that went away is not an error worth more than that. */
 export function notify<P>(connection: Connection, notification: Notification<P>, params: P): void {
   connection.sendNotification(notification.method, params).catch(() => undefined);

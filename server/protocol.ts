@@ -336,6 +336,17 @@ export const StatsNotification = notification<CompletionStats>('layerskip/stats'
 /** Server -> client: drives the status bar spinner. */
 export const GeneratingNotification = notification<GeneratingParams>('layerskip/generating');
 
+/**
+ * client -> server: the cursor came to rest somewhere the user did not type (a click, a jump, another file). The server
+ * fills its prompt cache for a completion there meanwhile, so the first suggestion there skips most of the prefill.
+ */
+export const CursorNotification = notification<CursorParams>('layerskip/cursor');
+
+export interface CursorParams {
+  uri: string;
+  position: { line: number; character: number };
+}
+
 export interface GeneratingParams {
   uri: string;
   generating: boolean;

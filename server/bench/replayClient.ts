@@ -16,6 +16,7 @@ import {
 } from 'vscode-languageserver-protocol/node';
 import {
   CalibrationNotification,
+  CursorNotification,
   GeneratingNotification,
   GetStateRequest,
   SetSettingsRequest,
@@ -106,6 +107,11 @@ export class LspSession {
 
   async open(uri: string, text: string, languageId = 'typescript'): Promise<void> {
     await this.connection.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId, version: ++this.version, text } });
+  }
+
+  /** The cursor came to rest at `position` without typing (the extension's layerskip/cursor). */
+  async cursor(uri: string, position: Position): Promise<void> {
+    await this.connection.sendNotification(CursorNotification.method, { uri, position });
   }
 
   /** Replaces the whole text (a full-document change event is valid under incremental sync too). */

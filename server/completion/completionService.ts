@@ -8,6 +8,7 @@ import { cursorContext, type CursorContext } from './cursorContext.js';
 import type { CompletionEngine, CompletionGenerationResult, Decoding } from './engine.js';
 import { InFlightGeneration, type Follower, type Served } from './inFlightGeneration.js';
 import { PartialReporter } from './partialReporter.js';
+import { typedAtCursor } from './typedAtCursor.js';
 import { postprocess } from './postprocess/index.js';
 import type { PromptBuilder } from './prompt.js';
 
@@ -39,8 +40,10 @@ export interface CompletionOutcome {
 }
 
 export class CompletionService {
-  /** The latest generation (or look-ahead); the ones before it have ended or been aborted. */
+  /** The latest generation (or look-ahead, or warm-up); the ones before it have ended or been aborted. */
   private generation: InFlightGeneration | null = null;
+  /** The last warm-up started, and for which request. */
+  private warming: { generation: InFlightGeneration; request: CompletionRequest } | null = null;
 
   /**
    * The request's suggestion, from the latest generation when the request's document is that generation's plus what
@@ -74,6 +77,25 @@ export class CompletionService {
     }
     if (result.text !== '' && !signal.aborted) this.lookAhead(request, result.text, model, settings);
     return result;
+  }
+
+  /**
+   * The cursor came to rest at `request`'s cursor without typing: its prompt is prefilled now (a generation of one
+   * token that serves nobody), so that the first completion there finds it in the engine's prompt cache. Any request
+   * aborts it like any stale generation (the prefill stops between two chunks; what it filled stays cached). Not
+   * taken over: it was made with other settings (one token).
+   */
+  warm(request: CompletionRequest, model: ModelInUse, settings: ServerSettings): void {
+    const current = this.generation;
+    const context = cursorContext(request.text, request.offset, request.languageId);
+    // already at work for exactly this document and cursor: a look-ahead, a request (in flight or in its grace), or
+    // this same warm-up
+    if (current !== null && current.typedBy(request, context, model, settings) === '') return;
+    if (current !== null && current === this.warming?.generation && typedAtCursor(this.warming.request, request) === '') return;
+    const silent = new PartialReporter(context, () => undefined, performance.now());
+    const generation = this.start(request, context, model, { ...settings, maxNewTokens: 1 });
+    generation.prepare({ request, typed: '', adopted: false, reporter: silent });
+    this.warming = { generation, request };
   }
 
   private start(request: CompletionRequest, context: CursorContext, model: ModelInUse, settings: ServerSettings): InFlightGeneration {

@@ -1,5 +1,6 @@
 // The LSP edge of completion: `textDocument/inlineCompletion` params in, InlineCompletionList out, with
-// cancellation wired to the engine's abort signal and partial results streamed as `$/progress`.
+// cancellation wired to the engine's abort signal and partial results streamed as `$/progress`; `layerskip/cursor`
+// in, a prompt-cache warm-up there.
 import {
   InlineCompletionRequest,
   InlineCompletionTriggerKind,
@@ -12,8 +13,8 @@ import {
   type TextDocuments,
 } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import { InlineCompletionPartialResult, type InlineSuggestion } from '../protocol.js';
-import { report } from '../lspMessages.js';
+import { CursorNotification, InlineCompletionPartialResult, type CursorParams, type InlineSuggestion } from '../protocol.js';
+import { onNotification, report } from '../lspMessages.js';
 import type { CompletionActivity } from './completionActivity.js';
 import type { CompletionRequests } from './completionRequests.js';
 import type { CompletionService, ModelInUse } from './completionService.js';
@@ -39,6 +40,7 @@ export class InlineCompletionHandler {
 
   listen(): void {
     this.connection.onRequest(InlineCompletionRequest.type, (params, token) => this.handle(params, token));
+    onNotification(this.connection, CursorNotification, (params) => this.warm(params));
     this.documents.onDidClose((event) => {
       this.requests.forget(event.document.uri);
       this.host.forgetDocument(event.document.uri);
@@ -80,6 +82,16 @@ export class InlineCompletionHandler {
     } finally {
       subscription.dispose();
     }
+  }
+
+  /** The cursor came to rest where the user did not type: the prompt cache is filled for a completion there. */
+  private warm({ uri, position }: CursorParams): void {
+    const model = this.host.modelInUse();
+    const document = this.documents.get(uri);
+    if (model === null || document === undefined) return;
+    const settings = this.host.currentSettings;
+    const request = this.requests.at(document, position, settings);
+    if (request !== null) this.service.warm(request, model, settings);
   }
 
   /** An explicit request while the model loads waits for the load (bounded); others get no model. */

@@ -93,6 +93,26 @@ void describe('completions from a FIM model package', () => {
     assert.equal(textOf(list), 'log' + typed, 'the entry, then what the model writes after it');
   });
 
+  void it('fills the prompt cache where the cursor comes to rest, before anyone asks', async () => {
+    await session.waitForPhase('ready');
+    // two fresh documents, ~600 tokens of prompt each; the cursor rests in one of them (layerskip/cursor)
+    const body = Array.from({ length: 30 }, (_, i) => `function f${i}(x: number): number {\n  return x * ${i} + ${i * 7};\n}\n`).join('');
+    const cold = 'file:///w/cold.ts';
+    const warmed = 'file:///w/warmed.ts';
+    const position = { line: 60, character: 0 };
+    await session.open(cold, body + '// cold\n' + body);
+    await session.open(warmed, body + '// warm\n' + body);
+    await session.cursor(warmed, position);
+    await new Promise((r) => setTimeout(r, 3000)); // the user reads; the server prefills meanwhile
+    await session.complete(warmed, position);
+    const warm = session.stats.at(-1);
+    await session.complete(cold, position);
+    const coldStats = session.stats.at(-1);
+    assert.ok(warm && coldStats);
+    assert.ok(warm.promptCacheHitTokens >= warm.promptTokens - 8, `warmed: ${warm.promptCacheHitTokens} of ${warm.promptTokens} prompt tokens cached`);
+    assert.ok(coldStats.promptCacheHitTokens < coldStats.promptTokens / 2, `not warmed: ${coldStats.promptCacheHitTokens} of ${coldStats.promptTokens} cached`);
+  });
+
   void it('re-uses the prompt cache between keystrokes', async (t) => {
     await session.waitForPhase('ready');
     const uri = 'file:///w/typing.ts';

@@ -500,3 +500,21 @@ void test('look-ahead: typing the start of the prepared suggestion is served by 
   assert.equal(other.stats?.lookAhead, false);
   assert.equal(engine.calls.length, 3, 'a generation of its own');
 });
+
+void test('warm-up: the cursor at rest gets its prompt prefilled (one token, serving nobody); a request there runs its own generation', async () => {
+  const engine = new ScriptedEngine(['x', 'y', 'z'], 5, ['foo', '(bar', ');\n']);
+  const service = new CompletionService();
+  service.warm(request(BODY), model(engine), DEFAULT_SETTINGS);
+  service.warm(request(BODY), model(engine), DEFAULT_SETTINGS); // the same place again: nothing new
+  await until(() => engine.calls.length === 1 && engine.calls[0].chunksSent === 1, 'the warm-up ran');
+  assert.equal(engine.calls[0].params.maxNewTokens, 1);
+  const a = await service.complete(request(BODY), model(engine), DEFAULT_SETTINGS, never(), ignore);
+  assert.equal(engine.calls.length, 2, 'the warm-up is not taken over: the request generates (its prompt now cached)');
+  assert.equal(engine.calls[1].params.maxNewTokens, DEFAULT_SETTINGS.maxNewTokens);
+  assert.equal(a.text, 'foo(bar);');
+  // the cursor rests where the look-ahead is already at work: nothing new either
+  await until(() => engine.calls.length === 3, 'the look-ahead started');
+  service.warm(request(BODY + 'foo(bar);'), model(engine), DEFAULT_SETTINGS);
+  await sleep(30);
+  assert.equal(engine.calls.length, 3);
+});
