@@ -45,6 +45,8 @@ function engineSettings(c: vscode.WorkspaceConfiguration): EngineSettings {
     engine[name] = c.get<EngineSettings[K]>(name, engine[name]);
   };
   ENGINE_SETTING_NAMES.forEach(read);
+  // a time budget of 0 has always meant no limit here (settings.json accepts it, the engine does not)
+  if (engine.timeBudgetMs !== null && engine.timeBudgetMs <= 0) engine.timeBudgetMs = null;
   return engine;
 }
 

@@ -19,7 +19,7 @@ import { CompletionActivity } from './completion/completionActivity.js';
 import { CompletionRequests } from './completion/completionRequests.js';
 import { InlineCompletionHandler } from './completion/inlineCompletionHandler.js';
 import { LayerMeasurements } from './completion/layerMeasurements.js';
-import { messageOf, ModelHost } from './completion/modelHost.js';
+import { ignoredSettingWarning, messageOf, ModelHost } from './completion/modelHost.js';
 import { openModelPackage } from './completion/openModel.js';
 import { notify, onRequest } from './lspMessages.js';
 import { openRemoteModel } from './remote/openRemoteModel.js';
@@ -29,6 +29,7 @@ import {
   CalibrationNotification,
   CancelCalibrationRequest,
   DEFAULT_MODEL_DIR,
+  DEFAULT_SETTINGS,
   ENGINE_SETTING_NAMES,
   GetCalibrationRequest,
   GetLayerMeasurementsRequest,
@@ -80,7 +81,15 @@ connection.onInitialized(() => {
   host
     .setRemoteApiKey(initialApiKey)
     .then(() => host.applySettings(initialSettings))
-    .catch((error: unknown) => log(`initial settings rejected: ${messageOf(error)}`));
+    .catch(async (error: unknown) => {
+      // A bad value in the user's settings must not cost them their completions: the tunable ones fall back to their
+      // defaults, and the status bar says which setting was ignored and why.
+      log(`initial settings rejected: ${messageOf(error)}; exit layer, draft length, max new tokens and engine settings fall back to their defaults`);
+      const { exitLayer, draftLength, maxNewTokens, engine } = DEFAULT_SETTINGS;
+      await host.applySettings({ ...initialSettings, exitLayer, draftLength, maxNewTokens, engine });
+      host.warn(ignoredSettingWarning(messageOf(error)));
+    })
+    .catch((error: unknown) => log(`settings rejected: ${messageOf(error)}`));
 });
 
 onRequest(connection, GetStateRequest, () => host.state);

@@ -111,7 +111,9 @@ export class CompletionService {
    * at once (llama.vscode and Copilot do the same). Any other request replaces it like any stale generation.
    */
   private lookAhead(request: CompletionRequest, suggestion: string, model: ModelInUse, settings: ServerSettings): void {
-    const prefix = request.text.slice(0, request.offset) + suggestion;
+    // the editor inserts the suggestion with the document's line breaks
+    const accepted = request.text.includes('\r\n') ? suggestion.replace(/\n/g, '\r\n') : suggestion;
+    const prefix = request.text.slice(0, request.offset) + accepted;
     const next: CompletionRequest = { ...request, text: prefix + request.text.slice(request.offset), offset: prefix.length };
     const context = cursorContext(next.text, next.offset, next.languageId);
     const silent = new PartialReporter(context, () => undefined, performance.now());

@@ -64,6 +64,8 @@ export class InFlightGeneration {
   private result: CompletionGenerationResult | null = null;
   /** The follower's suggestion was complete, so we stopped the engine: the text will not grow any more. */
   private stoppedAsComplete = false;
+  /** Paused where nobody followed and then ended without resuming (its tokens unknown): the text stops mid-way. */
+  private truncated = false;
   /** It will serve no request any more (aborted, diverged or answered). */
   private closed = false;
   /** The request served, or last served while in its grace period. */
@@ -100,9 +102,10 @@ export class InFlightGeneration {
     if (!this.ended && !this.stoppedAsComplete) return agrees(this.text, typed) ? typed : null;
     const rest = this.text.slice(typed.length);
     if (!this.text.startsWith(typed)) return null;
-    // The same document gets what was generated for it, even nothing. Cut short as complete for the previous request,
-    // the rest must be complete for this one too.
-    const usable = rest === '' ? typed === '' : !this.stoppedAsComplete || suggestionComplete(rest, context);
+    // The same document gets what was generated for it, even nothing. Cut short (as complete for the previous request,
+    // or at a pause it could not resume from), the rest must be complete for this one too.
+    const cutShort = this.stoppedAsComplete || this.truncated;
+    const usable = rest === '' ? typed === '' && !this.truncated : !cutShort || suggestionComplete(rest, context);
     return usable ? typed : null;
   }
 
@@ -169,7 +172,7 @@ export class InFlightGeneration {
           raw += delta;
           const update = filter.update(raw);
           this.receive(update.delta);
-          if (!update.stopped) return;
+          if (!update.stopped || stopped) return; // the engine's last step and flush may still come after the stop
           // a line written before the code at the cursor: its line break says it is a line of its own (post-processing
           // gives the code back its indentation)
           if (this.beforeCode && filter.stoppedBy === '\n') this.receive('\n');
@@ -185,6 +188,7 @@ export class InFlightGeneration {
         const resumable = result.tokens !== null && !raw.endsWith('\uFFFD');
         if (result.tokens !== null) generated.push(...result.tokens);
         if (!paused || !resumable || generated.length >= settings.maxNewTokens) {
+          this.truncated = paused && !resumable;
           this.receive(filter.flush());
           return this.end(stopped ? { ...result, stopReason: 'stop-string' } : result);
         }

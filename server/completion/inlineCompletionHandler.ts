@@ -77,7 +77,7 @@ export class InlineCompletionHandler {
     } catch (error) {
       if (error instanceof ResponseError) throw error;
       this.log(`completion failed: ${messageOf(error)}`); // an engine that died tells the host itself (onDied)
-      this.host.completionFailed(`The last completion failed: ${messageOf(error)}`);
+      this.host.warn(`The last completion failed: ${messageOf(error)}`);
       return EMPTY;
     } finally {
       subscription.dispose();

@@ -6,6 +6,7 @@
 // model is then that server, opened with the API key the client sent apart from the settings.
 import {
   DEFAULT_SETTINGS,
+  ENGINE_SETTING_NAMES,
   type CalibrationStatus,
   type DevicePreference,
   type ModelSummary,
@@ -118,7 +119,8 @@ export class ModelHost {
 
   /** Applies settings (validated against the loaded model); reloads when the model path or device changed. */
   async applySettings(update: SettingsUpdate): Promise<ServerState> {
-    const engine = { ...this.settings.engine, ...withoutUndefined(update.engine ?? {}) };
+    // only the engine's own settings: any other key would reach every generation and fail it there
+    const engine = { ...this.settings.engine, ...pick(withoutUndefined(update.engine ?? {}), ENGINE_SETTING_NAMES) };
     const next = { ...this.settings, ...withoutUndefined(update), engine };
     validate(next, this.opened?.summary ?? null);
     const reload = this.opened === null || (['modelPath', 'device', 'remoteUrl', 'remoteModel'] as const).some((key) => next[key] !== this.settings[key]);
@@ -150,8 +152,11 @@ export class ModelHost {
     this.loading = this.load(true).catch((error: unknown) => this.log(`retrying the remote server: ${messageOf(error)}`));
   }
 
-  /** A completion failed without stopping the model (a remote server's timeout, 5xx, dropped stream): shown until one works. */
-  completionFailed(message: string): void {
+  /**
+   * Something the user should know that does not stop the model (a remote server's timeout, 5xx or dropped stream;
+   * settings ignored at start): shown until a completion works.
+   */
+  warn(message: string): void {
     if (this.current.warning !== message) this.setState({ ...this.current, warning: message });
   }
 
@@ -249,7 +254,15 @@ export class ModelHost {
     this.log(`Model ready: ${model.name}, ${model.numLayers} layers on ${model.device}, FIM ${model.hasFim ? 'yes' : 'no (prefix-only prompts)'}, full decoding ${this.fullTokensPerSecond?.toFixed(1) ?? '?'} tokens/s`);
     if (opened.calibration !== null) this.calibrations.modelReady(opened.calibration, this.settings.autoCalibrate);
     const where = source.kind === 'remote' ? `${model.name} on the remote server ${source.url}` : `${model.name} on ${model.device}`;
-    this.setState({ phase: 'ready', message: where, model, settings: this.settings, operatingPoint: this.resolvePoint(this.settings), warning: null });
+    // an exit layer set before this model was known that it does not have: the recommendation instead, said once,
+    // rather than every completion failing
+    const problem = exitLayerProblem(this.settings.exitLayer, model);
+    if (problem !== null) {
+      this.log(`exit layer ignored: ${problem}`);
+      this.settings = { ...this.settings, exitLayer: null };
+    }
+    const warning = problem === null ? null : ignoredSettingWarning(problem);
+    this.setState({ phase: 'ready', message: where, model, settings: this.settings, operatingPoint: this.resolvePoint(this.settings), warning });
   }
 
   private source(): ModelSource {
@@ -308,14 +321,9 @@ const REMOTE_POINT: OperatingPoint = { mode: 'full', exitLayer: null, draftLengt
 
 function validate(settings: ServerSettings, model: ModelSummary | null): void {
   if (settings.remoteUrl !== null) parseRemoteUrl(settings.remoteUrl);
-  const { exitLayer, draftLength } = settings;
-  if (exitLayer !== null) {
-    // a remote server's layers are not the extension's to choose (its model may not even say how many it has)
-    const max = model === null || model.device === 'remote' ? Infinity : model.numLayers - 1;
-    if (!Number.isInteger(exitLayer) || exitLayer < 1 || exitLayer > max) {
-      throw new RangeError(`exit layer must be an integer from 1 to ${max} (got ${exitLayer})`);
-    }
-  }
+  const { draftLength } = settings;
+  const exitLayer = exitLayerProblem(settings.exitLayer, model);
+  if (exitLayer !== null) throw new RangeError(exitLayer);
   if (draftLength !== null && (!Number.isInteger(draftLength) || draftLength < 1 || draftLength > 64)) {
     throw new RangeError(`draft length must be an integer from 1 to 64 (got ${draftLength})`);
   }
@@ -328,6 +336,23 @@ function validate(settings: ServerSettings, model: ModelSummary | null): void {
     throw new RangeError(`time budget must be empty (no limit) or a positive number of milliseconds (got ${timeBudgetMs})`);
   }
   if (typeof adaptiveDraft !== 'boolean') throw new RangeError(`adaptive draft must be true or false (got ${String(adaptiveDraft)})`);
+}
+
+/** Why `exitLayer` does not fit `model` (null: it does, or is unset, or the model is not known yet). */
+function exitLayerProblem(exitLayer: number | null, model: ModelSummary | null): string | null {
+  if (exitLayer === null) return null;
+  // a remote server's layers are not the extension's to choose (its model may not even say how many it has)
+  const max = model === null || model.device === 'remote' ? Infinity : model.numLayers - 1;
+  return Number.isInteger(exitLayer) && exitLayer >= 1 && exitLayer <= max ? null : `exit layer must be an integer from 1 to ${max} (got ${exitLayer})`;
+}
+
+/** The warning for a setting the server could not use and replaced by its default. */
+export function ignoredSettingWarning(reason: string): string {
+  return `A LayerSkip setting was ignored (${reason}); its default is used until it is fixed.`;
+}
+
+function pick<T extends object>(partial: Partial<T>, keys: readonly (keyof T)[]): Partial<T> {
+  return Object.fromEntries(Object.entries(partial).filter(([key]) => (keys as readonly string[]).includes(key))) as Partial<T>;
 }
 
 function withoutUndefined<T extends object>(partial: Partial<T>): Partial<T> {

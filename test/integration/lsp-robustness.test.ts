@@ -7,6 +7,31 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { LspSession, textOf, tinyModelPackage, UNTIMED } from './lsp-harness.js';
 
+void describe('bad settings at start', () => {
+  void it('a bad value the user wrote does not cost the completions: its default is used, and the state says which', async () => {
+    const session = await LspSession.start({ modelPath: await tinyModelPackage('codellama'), exitLayer: 99, ...UNTIMED });
+    try {
+      const state = await session.waitForPhase('ready');
+      assert.equal(state.settings.exitLayer, null, 'the default');
+      assert.match(state.warning ?? '', /setting was ignored \(exit layer must be an integer from 1 to 5 \(got 99\)\)/);
+      await session.open('file:///w/a.ts', 'const x = ');
+      await session.complete('file:///w/a.ts', { line: 0, character: 10 });
+      assert.ok((session.stats.at(-1)?.generatedTokens ?? 0) > 0, 'completions work');
+    } finally {
+      await session.close();
+    }
+    // refused before any model is known (the draft length): the tunable settings start from their defaults
+    const early = await LspSession.start({ modelPath: await tinyModelPackage('codellama'), draftLength: 500, ...UNTIMED });
+    try {
+      const state = await early.waitForPhase('ready');
+      assert.equal(state.settings.draftLength, null);
+      assert.match(state.warning ?? '', /setting was ignored \(draft length must be an integer from 1 to 64 \(got 500\)\)/);
+    } finally {
+      await early.close();
+    }
+  });
+});
+
 void describe('a broken model', () => {
   void it('a missing folder is an error state with the path and a way out; the server keeps answering', async () => {
     const missing = join(tmpdir(), 'layerskip-no-such-model');

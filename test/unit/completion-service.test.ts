@@ -454,7 +454,7 @@ void test('the model host opens a remote server when remoteUrl is set: the key a
   assert.deepEqual(sources.at(-1), { kind: 'remote', url: 'http://team:8080/v1', model: 'big', apiKey: 'sk-2', promptPackage: '/bundled' });
   assert.equal(ready.operatingPoint?.source, 'remote');
   assert.equal(host.modelInUse()?.decoding.mode, 'full');
-  host.completionFailed('The last completion failed: timed out');
+  host.warn('The last completion failed: timed out');
   assert.equal(host.state.warning, 'The last completion failed: timed out');
   assert.equal(host.state.phase, 'ready');
   host.completionSucceeded();
@@ -517,4 +517,40 @@ void test('warm-up: the cursor at rest gets its prompt prefilled (one token, ser
   service.warm(request(BODY + 'foo(bar);'), model(engine), DEFAULT_SETTINGS);
   await sleep(30);
   assert.equal(engine.calls.length, 3);
+});
+
+/** An engine that cannot say which tokens it generated (a remote server): its paused generations are not resumed. */
+class TextOnlyEngine extends ScriptedEngine {
+  override async generate(...args: Parameters<ScriptedEngine['generate']>): Promise<CompletionGenerationResult> {
+    return { ...(await super.generate(...args)), tokens: null };
+  }
+}
+
+void test('a generation paused and never resumed (tokens unknown) does not serve its own document as if complete', async () => {
+  // multi-line at "x = [": paused at the end of the first line when cancelled, then ended (nothing to resume from)
+  const engine = new TextOnlyEngine(['a,\n', 'b,\n', 'c\n', ']', '\n', '\n', '\n'], 20);
+  const service = new CompletionService();
+  await cancelledAfter(service, engine, 1, 0, 'x = [\n');
+  await until(() => engine.calls[0].aborted, 'paused at the end of a line');
+  const again = await service.complete(request('x = [\n'), model(engine), DEFAULT_SETTINGS, never(), ignore);
+  assert.equal(engine.calls.length, 2, 'a generation of its own');
+  assert.equal(again.text, 'a,\nb,\nc\n]');
+});
+
+void test('look-ahead in a CRLF document: the accepted suggestion arrives with CRLF line breaks, and still takes it over', async () => {
+  const engine = new ScriptedEngine(['\r\n    a', '();\r\n', '  }\r\n', 'x'], 5, ['\r\n  b', '();\r\n', '\r\n', '\r\n']);
+  const service = new CompletionService();
+  const text = 'function f() {\r\n  if (x) {';
+  const first = await service.complete(request(text), model(engine), DEFAULT_SETTINGS, never(), ignore);
+  assert.equal(first.text, '\n    a();\n  }', 'post-processed with LF');
+  await until(() => engine.calls.length === 2, 'the look-ahead started');
+  const accepted = await service.complete(request(text + '\r\n    a();\r\n  }'), model(engine), DEFAULT_SETTINGS, never(), ignore);
+  assert.equal(accepted.stats?.lookAhead, true, 'served by the look-ahead');
+  assert.equal(engine.calls.length, 2);
+});
+
+void test('settings: engine keys the engine does not have are dropped, not passed to every generation', async () => {
+  const host = new ModelHost(async () => { throw new Error('no model here'); }, '/bundled', () => undefined, () => undefined, noCalibrations(), () => undefined);
+  await host.applySettings({ engine: { adaptiveDraft: false, draftConfidenceThreshold: 2 } as never });
+  assert.deepEqual(host.currentSettings.engine, { adaptiveDraft: false, timeBudgetMs: DEFAULT_SETTINGS.engine.timeBudgetMs });
 });

@@ -8,7 +8,8 @@ const LEADING_CLOSERS = /^[)\]}>'"`;,]+/;
  */
 export const trimDuplicatedSuffix: CompletionFilter = (completion, context) => {
   const rest = context.lineSuffix.trim();
-  if (rest === '') return completion;
+  // a line inserted above the line's code (cursorContext.beforeCode) ends with a line break: nothing of it meets the code
+  if (rest === '' || (context.beforeCode && completion.includes('\n'))) return completion;
   const body = completion.trimEnd();
   if (body.endsWith(rest)) return body.slice(0, body.length - rest.length);
   const closers = LEADING_CLOSERS.exec(rest)?.[0] ?? '';
