@@ -11,8 +11,12 @@ export interface CursorAt {
   character: number;
 }
 
-/** How long the cursor must stay put before the server is told: arrow keys held down are not worth a prefill each. */
-export const CURSOR_REST_MS = 400;
+/**
+ * How long the cursor must stay put before the server is told. A warm-up costs a prefill of the prompt's changed tail
+ * (up to the suffix budget, ~0.5 s of CPU on the bundled model): stepping through code line by line is not worth one
+ * a line; stopping to read is.
+ */
+export const CURSOR_REST_MS = 750;
 
 export class CursorRest {
   /** Each document's version at its last cursor move: a move in a newer version came with an edit. */
