@@ -1,6 +1,8 @@
 // The packaged extension in a real VS Code (code-server) with a real (tiny, random) model package: typing shows
 // ghost text produced by the model, Tab accepts it, the status bar reports the latency, and the command palette
-// changes the exit layer, which the next completion reports. Screenshots in test-output/e2e/completion-ghost-text/.
+// changes the exit layer, which the next completion reports; with the completion list open the ghost text extends its
+// selected entry; where the cursor rests, the prompt is prefilled before the first completion. Screenshots in
+// test-output/e2e/<test name>/.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -135,6 +137,34 @@ void test('with the completion list open, the ghost text extends its selected en
       await editor.screenshot('selected-entry');
       assert.ok(line.startsWith(entryLine), `the ghost text begins with the entry: ${JSON.stringify(line)} (entry ${JSON.stringify(entry)})`);
       assert.ok(line.length > entryLine.length, `the ghost text goes on past the entry: ${JSON.stringify(line)}`);
+    },
+  );
+});
+
+void test('where the cursor comes to rest, the server prefills the prompt before anyone asks: the first completion finds it cached', async () => {
+  const modelPath = await tinyModelPackage('llama3');
+  const body = Array.from({ length: 40 }, (_, i) => `function f${i}(x: number): number {\n  return x * ${i} + ${i * 7};\n}\n`).join('');
+  await withEditor(
+    {
+      name: 'completion-warm-up',
+      vsix: vsixPath(),
+      files: { 'many.ts': body },
+      settings: { 'layerskip.modelPath': modelPath, 'layerskip.maxNewTokens': 8, 'editor.inlineSuggest.enabled': true, 'layerskip.mode': 'full', 'layerskip.autoCalibrate': false },
+    },
+    async (editor) => {
+      await editor.waitForStatusBarItem(MODEL_READY, 60_000);
+      await editor.openFile('many.ts');
+      await editor.page.waitForTimeout(1000);
+      // go to line 61 (Ctrl+G), then read for a while: no typing
+      await editor.page.keyboard.press('Control+G');
+      await editor.page.keyboard.type('61');
+      await editor.page.keyboard.press('Enter');
+      await editor.page.waitForTimeout(4000);
+      await editor.page.keyboard.press('Alt+\\');
+      const item = await editor.waitForStatusBarItem(/Prompt \| \d+ tokens, \d+ from cache/, 20_000);
+      const [, tokens, cached] = /Prompt \| (\d+) tokens, (\d+) from cache/.exec(item.label) ?? [];
+      process.stdout.write(`# first completion at the resting cursor: ${cached} of ${tokens} prompt tokens from the cache\n`);
+      assert.ok(Number(cached) >= Number(tokens) - 8, `the prompt was prefilled while the cursor rested: ${cached} of ${tokens} cached`);
     },
   );
 });
