@@ -36,7 +36,7 @@ export class InlineProvider implements vscode.InlineCompletionItemProvider {
     const params = {
       textDocument: { uri: this.server.uriOf(document) },
       position: { line: position.line, character: position.character },
-      context: { triggerKind: explicit ? 1 : 2, selectedCompletionInfo: selected && { range: lspRange(selected.range), text: selected.text } },
+      context: { triggerKind: explicit ? 1 : 2, selectedCompletionInfo: selected && { range: this.server.rangeOf(selected.range), text: selected.text } },
     } as const;
     // what follows the entry (an item that does not extend it is of no use)
     const afterLead = (items: LspItem[]): string => {
@@ -93,8 +93,4 @@ function cursorView(document: vscode.TextDocument, from: vscode.Position, to: vs
     before: document.getText(new vscode.Range(start, from)) + inserted,
     after: document.getText(new vscode.Range(to, end)),
   };
-}
-
-function lspRange(range: vscode.Range): { start: { line: number; character: number }; end: { line: number; character: number } } {
-  return { start: { line: range.start.line, character: range.start.character }, end: { line: range.end.line, character: range.end.character } };
 }

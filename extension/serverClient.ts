@@ -203,6 +203,10 @@ export class ServerClient implements vscode.Disposable {
     return this.client.code2ProtocolConverter.asUri(document.uri);
   }
 
+  rangeOf(range: vscode.Range): { start: { line: number; character: number }; end: { line: number; character: number } } {
+    return this.client.code2ProtocolConverter.asRange(range);
+  }
+
   async dispose(): Promise<void> {
     this.stateEmitter.dispose();
     this.statsEmitter.dispose();

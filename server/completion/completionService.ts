@@ -92,10 +92,7 @@ export class CompletionService {
     // this same warm-up
     if (current !== null && current.typedBy(request, context, model, settings) === '') return;
     if (current !== null && current === this.warming?.generation && typedAtCursor(this.warming.request, request) === '') return;
-    const silent = new PartialReporter(context, () => undefined, performance.now());
-    const generation = this.start(request, context, model, { ...settings, maxNewTokens: 1 });
-    generation.prepare({ request, typed: '', adopted: false, reporter: silent });
-    this.warming = { generation, request };
+    this.warming = { generation: this.prepare(request, context, model, { ...settings, maxNewTokens: 1 }), request };
   }
 
   private start(request: CompletionRequest, context: CursorContext, model: ModelInUse, settings: ServerSettings): InFlightGeneration {
@@ -115,9 +112,14 @@ export class CompletionService {
     const accepted = request.text.includes('\r\n') ? suggestion.replace(/\n/g, '\r\n') : suggestion;
     const prefix = request.text.slice(0, request.offset) + accepted;
     const next: CompletionRequest = { ...request, text: prefix + request.text.slice(request.offset), offset: prefix.length };
-    const context = cursorContext(next.text, next.offset, next.languageId);
-    const silent = new PartialReporter(context, () => undefined, performance.now());
-    this.start(next, context, model, settings).prepare({ request: next, typed: '', adopted: false, reporter: silent });
+    this.prepare(next, cursorContext(next.text, next.offset, next.languageId), model, settings);
+  }
+
+  /** A generation for `request` that serves nobody yet (a look-ahead or a warm-up): it runs until its text is complete. */
+  private prepare(request: CompletionRequest, context: CursorContext, model: ModelInUse, settings: ServerSettings): InFlightGeneration {
+    const generation = this.start(request, context, model, settings);
+    generation.prepare({ request, typed: '', adopted: false, reporter: new PartialReporter(context, () => undefined, performance.now()) });
+    return generation;
   }
 }
 

@@ -73,7 +73,7 @@ export class InFlightGeneration {
   /** Settles the follower's request; null once answered (then the generation is closed or in its grace period). */
   private answer: Answer | null = null;
   private grace: ReturnType<typeof setTimeout> | null = null;
-  /** Begun as a look-ahead (prepare()). */
+  /** Begun serving nobody (prepare(): a look-ahead, or a warm-up, which nothing takes over). */
   private lookAheadFor: Follower | null = null;
 
   constructor(
