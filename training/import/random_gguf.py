@@ -5,7 +5,7 @@
 
 For benchmarks only (server/bench/peer.ts through scripts/bench-peer-shape.sh): llama.cpp reads this file and this
 project's converter reads the same weights through gguf_to_hf.py, so both sides run identical weights of a shape we
-have no real checkpoint of. The blocks are random (4-bit codes uniform, scales near Llama's 0.02 initialisation), the
+have no real checkpoint of. The blocks are random (4-bit codes uniform, scales near Llama's 0.02 initialisation by default), the
 embedding is tied (no output.weight), and the tokenizer is the template's byte-level BPE with the vocabulary padded to
 --vocab by unused tokens (no merge reaches them). No rope scaling: gguf_to_hf.py imports none, and it does not change
 what a token costs.
@@ -20,16 +20,15 @@ import numpy as np
 from gguf import GGMLQuantizationType, GGUFReader, GGUFWriter
 
 TOKEN_TYPE_UNUSED = 5
-WEIGHT_STD = 0.02
 Q4_1_LEVELS = 16
 BLOCK = 32
 
 
-def q4_1_blocks(rng: np.random.Generator, rows: int, cols: int) -> np.ndarray:
+def q4_1_blocks(rng: np.random.Generator, rows: int, cols: int, std: float) -> np.ndarray:
     """[rows, cols / 32 * 20] bytes (the writer reads the element shape from the byte shape) of Q4_1 blocks (fp16 d, fp16 m, 16 bytes of 4-bit codes) centred on zero."""
     blocks = rows * cols // BLOCK
     # codes uniform on 0..15 have a standard deviation of ~4.6 steps
-    d = (WEIGHT_STD / 4.6 * rng.uniform(0.8, 1.2, blocks)).astype(np.float16)
+    d = (std / 4.6 * rng.uniform(0.8, 1.2, blocks)).astype(np.float16)
     m = (-(Q4_1_LEVELS - 1) / 2 * d.astype(np.float32)).astype(np.float16)
     out = np.empty((blocks, 20), dtype=np.uint8)
     out[:, 0:2] = d.view(np.uint8).reshape(blocks, 2)
@@ -42,11 +41,11 @@ def q4_1_blocks(rng: np.random.Generator, rows: int, cols: int) -> np.ndarray:
     return out.reshape(rows, -1)
 
 
-def q8_0_blocks(rng: np.random.Generator, rows: int, cols: int) -> np.ndarray:
+def q8_0_blocks(rng: np.random.Generator, rows: int, cols: int, std: float) -> np.ndarray:
     """[rows, cols / 32 * 34] bytes of Q8_0 blocks (fp16 d, 32 int8 codes)."""
     blocks = rows * cols // BLOCK
     # int8 codes uniform on -127..127 have a standard deviation of ~73 steps
-    d = (WEIGHT_STD / 73 * rng.uniform(0.8, 1.2, blocks)).astype(np.float16)
+    d = (std / 73 * rng.uniform(0.8, 1.2, blocks)).astype(np.float16)
     out = np.empty((blocks, 34), dtype=np.uint8)
     out[:, 0:2] = d.view(np.uint8).reshape(blocks, 2)
     codes = rng.integers(-127, 128, (blocks, 32), dtype=np.int8)
@@ -87,6 +86,9 @@ def main() -> None:
     parser.add_argument("--vocab", type=int, required=True)
     parser.add_argument("--rope-theta", type=float, default=500000.0)
     parser.add_argument("--context", type=int, default=8192)
+    parser.add_argument("--weight-std", type=float, default=0.02,
+                        help="standard deviation of the weights (Llama's initialisation: 0.02; larger values make "
+                             "attention sharper and the logits more sensitive to every weight, for tests)")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     for name, value in (("hidden", args.hidden), ("intermediate", args.intermediate)):
@@ -112,10 +114,10 @@ def main() -> None:
     copy_tokenizer(template, writer, args.vocab)
 
     def linear(name: str, rows: int, cols: int) -> None:
-        writer.add_tensor(name, q4_1_blocks(rng, rows, cols), raw_dtype=GGMLQuantizationType.Q4_1)
+        writer.add_tensor(name, q4_1_blocks(rng, rows, cols, args.weight_std), raw_dtype=GGMLQuantizationType.Q4_1)
 
     ones = lambda n: np.ones(n, dtype=np.float32)  # noqa: E731
-    writer.add_tensor("token_embd.weight", q8_0_blocks(rng, args.vocab, args.hidden), raw_dtype=GGMLQuantizationType.Q8_0)
+    writer.add_tensor("token_embd.weight", q8_0_blocks(rng, args.vocab, args.hidden, args.weight_std), raw_dtype=GGMLQuantizationType.Q8_0)
     writer.add_tensor("output_norm.weight", ones(args.hidden))
     for i in range(args.layers):
         writer.add_tensor(f"blk.{i}.attn_norm.weight", ones(args.hidden))
