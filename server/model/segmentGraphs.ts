@@ -228,7 +228,7 @@ function head(
 }
 
 /** x [S, cols] times ref [rows, cols] transposed -> [S, rows]. */
-function linear(g: GraphBuilder, options: GraphOptions, x: string, name: string, ref: WeightRef, output?: string): string {
+export function linear(g: GraphBuilder, options: GraphOptions, x: string, name: string, ref: WeightRef, output?: string): string {
   const outputs = output ? [output] : 1;
   if (ref.kind === 'nbits') {
     const blocks = blocksPerRow(ref.cols);
