@@ -24,7 +24,9 @@ bash training/import/fetch-base.sh
 npm run build --silent >/dev/null
 npm --prefix training/verify install --omit=optional --no-audit --no-fund --silent
 
-if [ ! -f "$PACKAGE/manifest.json" ] || [ ! -f "$GGUF" ]; then
+# rebuilt when its inputs change: the generator, the importer, the converter
+stamp() { cat training/import/random_gguf.py training/import/gguf_to_hf.py $(find server/model -name '*.ts' | sort) | sha256sum; }
+if [ ! -f "$PACKAGE/manifest.json" ] || [ ! -f "$GGUF" ] || [ "$(cat "$WORK/.stamp" 2>/dev/null)" != "$(stamp)" ]; then
   rm -rf "$WORK" && mkdir -p "$WORK"
   log "writing a random Llama-3.2-1B-shaped GGUF"
   "$PY" training/import/random_gguf.py --template training/work/base-model/SmolLM2-135M-Instruct.Q4_1.gguf \
@@ -35,6 +37,7 @@ if [ ! -f "$PACKAGE/manifest.json" ] || [ ! -f "$GGUF" ]; then
   rm -rf "$WORK/hf"
   mv "$GGUF.tmp" "$GGUF"
   mv "$PACKAGE.tmp" "$PACKAGE"
+  stamp >"$WORK/.stamp"
 fi
 
 # the oracle: llama.cpp's greedy continuation of a prompt, token for token, from the engine on the package
