@@ -16,10 +16,10 @@ KIT=.device-kit
 STAGE="$KIT/stage"
 rm -rf "$KIT" && mkdir -p "$STAGE/gl" "$STAGE/dist" "$STAGE/scripts" "$STAGE/node_modules/onnxruntime-node/bin/napi-v6/linux"
 log "the Vulkan loader (Debian's libvulkan1, amd64)"
-LISTS="$(mktemp -d)"
+LISTS="$(mktemp -d)" && chmod 777 "$LISTS" # apt fetches as its own user
 APT=(-o APT::Architecture=amd64 -o APT::Architectures=amd64 -o "Dir::State::Lists=$LISTS")
 apt-get "${APT[@]}" update -qq >/dev/null
-DOWNLOADS="$(mktemp -d)" && chmod 777 "$DOWNLOADS" # apt downloads as its own user
+DOWNLOADS="$(mktemp -d)" && chmod 777 "$DOWNLOADS"
 (cd "$DOWNLOADS" && apt-get "${APT[@]}" download libvulkan1 >/dev/null)
 mv "$DOWNLOADS"/*.deb "$STAGE/gl/"
 rm -rf "$LISTS" "$DOWNLOADS"
