@@ -16,7 +16,21 @@ function parseTokens(text: string | undefined): number[] {
   });
 }
 
-function topK(row: Float32Array, k: number): { id: number; logit: number }[] {
+/** One of a position's top-k logits. */
+export interface TopLogit {
+  id: number;
+  logit: number;
+}
+
+/** What the command prints (JSON): the top-k logits after each token. */
+export interface LogitsOutput {
+  exitLayer: number;
+  numLayers: number;
+  executionProvider: string;
+  positions: { token: number; top: TopLogit[] }[];
+}
+
+function topK(row: Float32Array, k: number): TopLogit[] {
   return [...row.keys()]
     .sort((a, b) => row[b] - row[a] || a - b)
     .slice(0, k)
@@ -52,7 +66,7 @@ export const command = {
       }
       const logits = await logitsAfterLayer(backend, tokens, exitLayer);
       const positions = tokens.map((token, p) => ({ token, top: topK(logits.subarray(p * vocabSize, (p + 1) * vocabSize), k) }));
-      const result = { exitLayer, numLayers, executionProvider: backend.executionProvider, positions };
+      const result: LogitsOutput = { exitLayer, numLayers, executionProvider: backend.executionProvider, positions };
       process.stdout.write(JSON.stringify(result) + '\n');
     } finally {
       await backend.dispose();

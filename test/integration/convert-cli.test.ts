@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
+import type { LogitsOutput } from '../../server/cli/logits.js';
 import { convertCheckpoint } from '../../server/model/convert.js';
 import { logitsAfterLayer, ReferenceBackend } from '../../server/model/referenceBackend.js';
 import { generateCheckpoint, type CheckpointOptions } from '../support/checkpoints.js';
@@ -45,7 +46,7 @@ void test('convert (sharded bf16 CodeLlama) -> info -> logits matches the refere
   const tokens = [1, 40, 7, 268];
   const out = await layerskip('logits', '--model', pkg, '--tokens', tokens.join(','), '--exit-layer', '2', '--top-k', '3');
   assert.equal(out.code, 0, out.stderr);
-  const result = JSON.parse(out.stdout) as { exitLayer: number; positions: { token: number; top: { id: number; logit: number }[] }[] };
+  const result = JSON.parse(out.stdout) as LogitsOutput;
   const reference = await logitsAfterLayer(ReferenceBackend.fromCheckpoint(checkpoint.dir), tokens, 2);
   const vocab = checkpoint.config.vocabSize;
   assert.equal(result.exitLayer, 2);

@@ -11,16 +11,12 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { PackageTokenizer } from '../../server/engine/tokenizer.js';
 import { readGgufHeader } from '../../server/model/ggufDraft.js';
+import type { LogitsOutput, TopLogit } from '../../server/cli/logits.js';
 import { BUNDLED_GGUF, BUNDLED_PACKAGE, llamaPython } from '../support/llamaServer.js';
 import { repoRoot } from './lsp-harness.js';
 
 const EXIT_LAYER = 20;
 const cli = join(repoRoot, 'dist', 'cli.js');
-
-interface Top {
-  id: number;
-  logit: number;
-}
 
 void describe('export-draft --model target.gguf (llama.cpp draft model)', () => {
   void it("writes the first E blocks; llama.cpp drafts with it and its output is the target's greedy output; its logits are the early exit's", async (t) => {
@@ -52,9 +48,9 @@ void describe('export-draft --model target.gguf (llama.cpp draft model)', () => 
     writeFileSync(requestFile, JSON.stringify(request));
     const script = join(repoRoot, 'test', 'support', 'llamacpp_draft.py');
     const result = JSON.parse(execFileSync(llamaPython(), [script, BUNDLED_GGUF, draft, requestFile], { encoding: 'utf8', maxBuffer: 64 << 20 })) as {
-      runs: { plain: number[]; speculative: number[]; argmax: number; max_margin: number; divergence: { index: number; plain: Top; speculative: Top } | null }[];
+      runs: { plain: number[]; speculative: number[]; argmax: number; max_margin: number; divergence: { index: number; plain: TopLogit; speculative: TopLogit } | null }[];
       drafted: number;
-      draft_logits: Top[][];
+      draft_logits: TopLogit[][];
     };
     assert.ok(result.drafted > 0, 'llama.cpp drafted with the exported model');
     for (const [i, run] of result.runs.entries()) {
@@ -73,7 +69,7 @@ void describe('export-draft --model target.gguf (llama.cpp draft model)', () => 
 
     const ours = JSON.parse(
       execFileSync(process.execPath, [cli, 'logits', '--model', BUNDLED_PACKAGE, '--tokens', logitTokens.join(','), '--exit-layer', String(EXIT_LAYER), '--top-k', '5'], { encoding: 'utf8', maxBuffer: 64 << 20 }),
-    ) as { positions: { top: Top[] }[] };
+    ) as LogitsOutput;
     let sameTop = 0;
     const differences: number[] = [];
     for (const [i, position] of ours.positions.entries()) {

@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import type { LogitsOutput, TopLogit } from '../../server/cli/logits.js';
 import { BUNDLED_GGUF, llamaPython } from '../support/llamaServer.js';
 import { repoRoot } from './lsp-harness.js';
 
@@ -22,11 +23,6 @@ const TOP_K = 20;
 // (a wrong import), 6 or fewer of the top 20 were shared.
 const TOLERANCE = 0.03;
 const SHARED = 15;
-
-interface Logit {
-  id: number;
-  logit: number;
-}
 
 void describe('GGUF import of another shape (llama.cpp as the oracle)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'layerskip-gguf-import-'));
@@ -44,10 +40,10 @@ void describe('GGUF import of another shape (llama.cpp as the oracle)', () => {
 
     const tokens = [1604, 275, 24, 104, 727, 198, 365, 2030, 1012, 284, 30, 46];
     writeFileSync(join(dir, 'request.json'), JSON.stringify({ tokens, top_k: TOP_K }));
-    const oracle = (JSON.parse(run(llamaPython(), [join(repoRoot, 'test', 'support', 'llamacpp_logits.py'), gguf, join(dir, 'request.json')])) as { positions: Logit[][] }).positions;
-    const engine = (JSON.parse(run(process.execPath, [cli, 'logits', '--model', join(dir, 'package'), '--tokens', tokens.join(','), '--top-k', String(TOP_K)])) as {
-      positions: { top: Logit[] }[];
-    }).positions.map((p) => p.top);
+    const oracle = (JSON.parse(run(llamaPython(), [join(repoRoot, 'test', 'support', 'llamacpp_logits.py'), gguf, join(dir, 'request.json')])) as { positions: TopLogit[][] }).positions;
+    const engine = (JSON.parse(run(process.execPath, [cli, 'logits', '--model', join(dir, 'package'), '--tokens', tokens.join(','), '--top-k', String(TOP_K)])) as LogitsOutput).positions.map(
+      (p) => p.top,
+    );
     assert.equal(engine.length, tokens.length);
     assert.equal(oracle.length, tokens.length);
 

@@ -10,6 +10,7 @@ import sys
 
 import numpy as np
 from llama_cpp import Llama
+from llamacpp_draft import top
 
 
 def main():
@@ -20,9 +21,7 @@ def main():
     model.eval(request["tokens"])
     positions = []
     for row in model.scores[: len(request["tokens"])]:
-        row = np.asarray(row)
-        ids = np.argsort(-row, kind="stable")[: request["top_k"]]
-        positions.append([{"id": int(i), "logit": float(row[i])} for i in ids])
+        positions.append(top(np.asarray(row), request["top_k"]))
     json.dump({"positions": positions}, sys.stdout)
 
 
